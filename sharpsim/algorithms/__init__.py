@@ -1,0 +1,5 @@
+"""The paper's algorithms. Each takes a PRNG key, an ``Oracle`` and its hyper-parameters."""
+
+from sharpsim.algorithms.best_of_n import BestOfNResult, best_of_n, best_of_n_law, running_best_index
+
+__all__ = ["BestOfNResult", "best_of_n", "best_of_n_law", "running_best_index"]

@@ -1,0 +1,94 @@
+"""Best-of-N with the log-likelihood self-reward: inference-time sharpening (digest §3.2, Prop. C.1).
+
+Draw y_1, …, y_N ∼ π_base(·|x) and return the one with the largest log π_base(y|x). Ties between
+equally likely samples are broken by taking the first; because the samples are i.i.d. this returns a
+uniformly random member of the tied level set, the tie rule of the exact law below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+from sharpsim._validation import check_positive_int, is_concrete
+from sharpsim.oracle import Oracle, QueryCount
+from sharpsim.policy import TabularPolicy, as_tabular
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True)
+class BestOfNResult:
+    """``responses`` [n]: the BoN pick per prompt; ``log_probs`` [n]: its log π_base; ``queries``: oracle use."""
+
+    responses: jax.Array
+    log_probs: jax.Array
+    queries: QueryCount
+
+    def tree_flatten(self):
+        return (self.responses, self.log_probs, self.queries), None
+
+    @classmethod
+    def tree_unflatten(cls, aux_data, children):
+        return cls(*children)
+
+
+def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: int) -> tuple[BestOfNResult, Oracle]:
+    """y^BoN_N(x) = argmax{ log π_base(y_i|x) : y_1..y_N ∼ π_base(·|x) } for every x in ``prompts``.
+
+    Uses exactly ``prompts.size · N`` sample queries. Returns the result and the charged oracle.
+    """
+    batch, oracle = oracle.sample(key, prompts, num_samples)
+    best = jnp.argmax(batch.log_probs, axis=-1)
+    responses = jnp.take_along_axis(batch.responses, best[..., None], axis=-1)[..., 0]
+    log_probs = jnp.take_along_axis(batch.log_probs, best[..., None], axis=-1)[..., 0]
+    return BestOfNResult(responses, log_probs, oracle.queries), oracle
+
+
+def running_best_index(log_probs: jax.Array) -> jax.Array:
+    """int [..., N]: entry k is the index of the best-of-(k+1) pick among the first k+1 samples.
+
+    Lets one batch of N_max samples answer best-of-N for every N ≤ N_max at once (as the paper's
+    experiments do by subsampling their 50 generations). The pick is the first sample to reach the
+    running maximum, i.e. the last strict record.
+    """
+    previous_best = jnp.concatenate(
+        [jnp.full(log_probs.shape[:-1] + (1,), -jnp.inf), jax.lax.cummax(log_probs, axis=log_probs.ndim - 1)[..., :-1]],
+        axis=-1,
+    )
+    is_record = log_probs > previous_best
+    is_record = is_record.at[..., 0].set(True)
+    positions = jnp.broadcast_to(jnp.arange(log_probs.shape[-1]), log_probs.shape)
+    return jax.lax.cummax(jnp.where(is_record, positions, 0), axis=log_probs.ndim - 1)
+
+
+def best_of_n_law(policy, n) -> TabularPolicy:
+    """The exact law π^BoN_N of best-of-n under the log-likelihood self-reward (Assumption 4.1's π^BoN_N).
+
+    Sort responses by π(y|x); with F(t) = π({y : π(y|x) ≤ t}) the pick lands in the level set
+    {y : π(y|x) = t} with probability F(t)^n − F(t⁻)^n, shared equally by its members (ties broken
+    uniformly). Responses of zero probability get zero. ``n`` may be a traced integer inside ``jit``.
+    Computed as F^n − F⁻^n = F^n·(1 − exp(n·(log F⁻ − log F))) with log F = log1p(−mass above), which keeps
+    full relative precision for F near 1 and large n.
+    """
+    if is_concrete(n):
+        n = check_positive_int(n, "n")
+    policy = as_tabular(policy)
+    law = jax.vmap(lambda row: _best_of_n_row(row, n))(policy.probs)
+    return TabularPolicy.tree_unflatten(None, (law, policy.prompt_probs))
+
+
+def _best_of_n_row(row: jax.Array, n) -> jax.Array:
+    ascending = jnp.sort(row)
+    # mass strictly above / at-or-above each level, from the top, so values near F = 1 stay exact
+    tail_from = jnp.cumsum(ascending[::-1])[::-1]  # tail_from[i] = Σ_{j ≥ i} ascending[j]
+    tail_from = jnp.concatenate([tail_from, jnp.zeros(1)])
+    first = jnp.searchsorted(ascending, row, side="left")  # index of the first response tied with y
+    after = jnp.searchsorted(ascending, row, side="right")  # one past the last response tied with y
+    mass_at_or_above, mass_above = tail_from[first], tail_from[after]
+    log_f_upto = jnp.log1p(-jnp.minimum(mass_above, 1.0))  # log F(t)
+    log_f_below = jnp.log1p(-jnp.minimum(mass_at_or_above, 1.0))  # log F(t⁻)
+    level_mass = jnp.exp(n * log_f_upto) * -jnp.expm1(n * (log_f_below - log_f_upto))
+    level_mass = jnp.where(row > 0, level_mass, 0.0)
+    return level_mass / (after - first)
