@@ -1,0 +1,120 @@
+"""Command line: ``sharpsim list``, ``sharpsim reproduce [--quick] [NAME ...]``, ``sharpsim run NAME --set k=v``."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import sys
+import time
+
+from sharpsim.experiments import experiment_names, get_experiment
+from sharpsim.families import families
+from sharpsim.sweep import default_layout, run_experiment
+
+
+def parse_assignment(text: str) -> tuple[str, list]:
+    """``key=v1,v2,...`` → (key, [values]); values are Python literals (numbers, strings, booleans) or bare strings."""
+    if "=" not in text:
+        raise ValueError(f"--set expects key=value[,value...], got {text!r}")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key or not raw.strip():
+        raise ValueError(f"--set expects key=value[,value...], got {text!r}")
+    values = []
+    for item in raw.split(","):
+        item = item.strip()
+        try:
+            value = ast.literal_eval(item)
+        except (ValueError, SyntaxError):
+            value = item
+        values.append(value)
+    return key, values
+
+
+def _report(output) -> None:
+    print(f"  {output.computed_cells} cell(s) computed, {output.stored_cells} reused, {output.seconds:.1f} s")
+    print(f"  table:   {output.layout.cells_dir}/  (one parquet file per cell)")
+    print(f"  summary: {output.layout.summary_path}")
+    print(f"  figure:  {output.layout.figure_path}")
+
+
+def command_list(arguments) -> int:
+    print("experiments:")
+    for name in experiment_names():
+        experiment = get_experiment(name)
+        axes = ", ".join(f"{axis}={list(values)}" for axis, values in experiment.grid.items())
+        print(f"  {name:20s} {experiment.title}")
+        print(f"  {'':20s} grid: {axes}; seeds: {experiment.seeds}")
+    print("instance families (sharpsim.make(name, ...)):")
+    print("  " + ", ".join(families()))
+    return 0
+
+
+def command_reproduce(arguments) -> int:
+    names = arguments.names or experiment_names()
+    unknown = [n for n in names if n not in experiment_names()]
+    if unknown:
+        print(f"unknown experiment(s) {unknown}; known: {experiment_names()}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    for name in names:
+        experiment = get_experiment(name)
+        print(f"{name}: {experiment.title}")
+        layout = default_layout(name, arguments.out, quick=arguments.quick)
+        output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force,
+                                base_seed=arguments.seed, progress=not arguments.no_progress)
+        _report(output)
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def command_run(arguments) -> int:
+    experiment = get_experiment(arguments.name)
+    overrides = dict(parse_assignment(text) for text in arguments.set or [])
+    grid = experiment.resolved_grid(arguments.quick, overrides)  # validates axis names early
+    tag = hashlib.sha1(repr((sorted(grid.items()), arguments.seeds, arguments.seed)).encode()).hexdigest()[:8]
+    layout = default_layout(arguments.name, arguments.out, tag=tag)
+    print(f"{arguments.name}: {experiment.title}")
+    print(f"  grid: {grid}")
+    output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force, overrides=overrides,
+                            seeds=arguments.seeds, base_seed=arguments.seed, progress=not arguments.no_progress)
+    _report(output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sharpsim", description="Simulate the statistical theory of sharpening.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list experiments and instance families")
+
+    def common(p):
+        p.add_argument("--quick", action="store_true", help="small grids and few seeds (seconds)")
+        p.add_argument("--force", action="store_true", help="recompute cells that are already stored")
+        p.add_argument("--out", default=".", help="folder that receives results/ and figures/ (default: .)")
+        p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+        p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    reproduce = sub.add_parser("reproduce", help="run experiments and draw their figures")
+    reproduce.add_argument("names", nargs="*", help="experiments to run (default: all)")
+    common(reproduce)
+    run = sub.add_parser("run", help="run one experiment with grid values overridden")
+    run.add_argument("name")
+    run.add_argument("--set", action="append", metavar="KEY=V1,V2", help="replace a grid axis (repeatable)")
+    run.add_argument("--seeds", type=int, default=None, help="seeds per cell")
+    common(run)
+    return parser
+
+
+def main(argv=None) -> int:
+    arguments = build_parser().parse_args(argv)
+    handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run}
+    try:
+        return handlers[arguments.command](arguments)
+    except ValueError as error:
+        print(f"sharpsim: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

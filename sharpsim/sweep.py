@@ -1,0 +1,261 @@
+"""Experiments as data, and the runner that executes them with resume (the bsuite pattern).
+
+An ``Experiment`` is a declarative grid (the cartesian product of named axes) × a number of seeds, a
+``run_cell(params, key, seeds)`` that computes one cell *vectorised over seeds* and returns equal-length
+columns, and an ``analyze(table, figure_path)`` that draws the figure (theory overlaid) and returns a
+summary. ``run_experiment`` executes the cells that are not stored yet, each stored atomically as its own
+parquet file, so a run killed halfway loses at most the cell in flight and resumes where it stopped.
+
+Cell ids are stable hashes of (experiment, parameters, seeds, base seed); each cell's PRNG key is folded
+from the base seed and its id, so a cell's numbers do not depend on which other cells run or in what order.
+
+Compile once: a ``run_cell`` should call module-level jitted functions whose shapes do not depend on the
+grid value (pass values as arrays, pad to a common shape). ``counted_jit`` counts traces so tests can
+assert that a sweep compiled once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import numpy as np
+import pandas as pd
+
+from sharpsim._validation import check_positive_int
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named grid × seeds with its cell function and analysis.
+
+    Attributes:
+      name: registry name (``sharpsim reproduce NAME``).
+      title: one line for ``sharpsim list``.
+      grid: axis name → values for the full run; cells are the cartesian product in axis order.
+      seeds: seeds per cell in the full run.
+      run_cell: (params, key, seeds) → mapping of column name → 1-d array (all of one length; a ``seed``
+        column is added when the length equals ``seeds`` and none is given).
+      analyze: (table, figure_path) → JSON-able summary dict; draws and saves the figure.
+      quick_grid / quick_seeds: replacements for ``--quick`` (missing axes keep the full values).
+      claim: the paper's statement the experiment checks (theorem number), for ``sharpsim list``.
+    """
+
+    name: str
+    title: str
+    grid: Mapping[str, Sequence]
+    seeds: int
+    run_cell: Callable[[Mapping[str, Any], jax.Array, int], Mapping[str, Any]]
+    analyze: Callable[[pd.DataFrame, Path], dict]
+    quick_grid: Mapping[str, Sequence] = field(default_factory=dict)
+    quick_seeds: int | None = None
+    claim: str = ""
+
+    def resolved_grid(self, quick: bool = False, overrides: Mapping[str, Sequence] | None = None) -> dict:
+        grid = {axis: list(values) for axis, values in self.grid.items()}
+        if quick:
+            grid.update({axis: list(values) for axis, values in self.quick_grid.items()})
+        for axis, values in (overrides or {}).items():
+            if axis not in grid:
+                raise ValueError(
+                    f"experiment {self.name!r} has no grid axis {axis!r}; its axes are {sorted(grid)}"
+                )
+            grid[axis] = list(values)
+        for axis, values in grid.items():
+            if len(values) == 0:
+                raise ValueError(f"grid axis {axis!r} of experiment {self.name!r} has no values")
+        return grid
+
+    def cells(self, grid: Mapping[str, Sequence]) -> list[dict]:
+        axes = list(grid)
+        return [dict(zip(axes, combination)) for combination in itertools.product(*(grid[a] for a in axes))]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one run writes: a results folder (cells/ + summary.json) and the figure path."""
+
+    results_dir: Path
+    figure_path: Path
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.results_dir / "cells"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.results_dir / "summary.json"
+
+
+def default_layout(name: str, out_dir: Path | str = ".", quick: bool = False, tag: str | None = None) -> Layout:
+    """Committed full runs: results/NAME, figures/NAME.png; --quick: results/quick/NAME, figures/quick/NAME.png;
+    an exploratory ``sharpsim run`` with overrides: runs/NAME-TAG/."""
+    out_dir = Path(out_dir)
+    if tag is not None:
+        folder = out_dir / "runs" / f"{name}-{tag}"
+        return Layout(folder, folder / f"{name}.png")
+    sub = Path("quick") if quick else Path()
+    return Layout(out_dir / "results" / sub / name, out_dir / "figures" / sub / f"{name}.png")
+
+
+def cell_id(experiment_name: str, params: Mapping[str, Any], seeds: int, base_seed: int) -> str:
+    payload = json.dumps(
+        {"experiment": experiment_name, "params": params, "seeds": seeds, "base_seed": base_seed,
+         "schema": SCHEMA_VERSION},
+        sort_keys=True, default=_json_default,
+    )
+    return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
+
+def cell_key(base_seed: int, identifier: str) -> jax.Array:
+    return jax.random.fold_in(jax.random.PRNGKey(base_seed), int(identifier[:8], 16))
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    table: pd.DataFrame
+    summary: dict
+    layout: Layout
+    computed_cells: int
+    stored_cells: int
+    seconds: float
+
+
+def run_experiment(
+    experiment: Experiment,
+    layout: Layout,
+    quick: bool = False,
+    force: bool = False,
+    overrides: Mapping[str, Sequence] | None = None,
+    seeds: int | None = None,
+    base_seed: int = 0,
+    progress: bool = True,
+) -> RunOutput:
+    """Run every cell of the experiment that is not stored yet, then analyse the whole table."""
+    from sharpsim import __version__
+
+    start = time.perf_counter()
+    grid = experiment.resolved_grid(quick, overrides)
+    if seeds is None:
+        seeds = experiment.quick_seeds if (quick and experiment.quick_seeds) else experiment.seeds
+    seeds = check_positive_int(seeds, "seeds")
+    cells = experiment.cells(grid)
+    layout.cells_dir.mkdir(parents=True, exist_ok=True)
+    identifiers = [cell_id(experiment.name, params, seeds, base_seed) for params in cells]
+    pending = [(i, p) for i, p in zip(identifiers, cells) if force or not _cell_path(layout, i).exists()]
+
+    bar = _progress_bar(len(cells), len(cells) - len(pending), experiment.name, progress)
+    for identifier, params in pending:
+        columns = experiment.run_cell(params, cell_key(base_seed, identifier), seeds)
+        frame = _cell_frame(columns, params, seeds, identifier, base_seed, __version__)
+        _atomic_write_parquet(frame, _cell_path(layout, identifier))
+        bar.update(1)
+    bar.close()
+
+    table = pd.concat([pd.read_parquet(_cell_path(layout, i)) for i in identifiers], ignore_index=True)
+    layout.figure_path.parent.mkdir(parents=True, exist_ok=True)
+    summary = experiment.analyze(table, layout.figure_path)
+    summary = {"experiment": experiment.name, "sharpsim_version": __version__, "quick": quick,
+               "seeds": seeds, "base_seed": base_seed, "grid": grid, **summary}
+    atomic_write_text(json.dumps(summary, indent=2, sort_keys=True, default=_json_default) + "\n",
+                      layout.summary_path)
+    return RunOutput(table, summary, layout, len(pending), len(cells) - len(pending),
+                     time.perf_counter() - start)
+
+
+def load_table(layout: Layout) -> pd.DataFrame:
+    """Every stored cell of a results folder as one tidy table (including cells of older grids)."""
+    paths = sorted(layout.cells_dir.glob("*.parquet"))
+    if not paths:
+        raise FileNotFoundError(f"no stored cells under {layout.cells_dir}")
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def counted_jit(function: Callable | None = None, **jit_kwargs) -> Callable:
+    """``jax.jit`` that counts how many times ``function`` is traced (``.trace_count``), so tests can assert
+    that a sweep compiled once rather than once per grid value."""
+    if function is None:
+        return functools.partial(counted_jit, **jit_kwargs)
+
+    @functools.wraps(function)
+    def traced(*args, **kwargs):
+        wrapper.trace_count += 1
+        return function(*args, **kwargs)
+
+    wrapper = jax.jit(traced, **jit_kwargs)
+    wrapper.trace_count = 0
+    return wrapper
+
+
+def atomic_write_text(text: str, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(text)
+        temporary = Path(handle.name)
+    os.replace(temporary, path)
+
+
+def atomic_save_figure(figure, path: Path, dpi: int = 150) -> None:
+    """Save a matplotlib figure so that a kill mid-write never leaves a truncated PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=path.suffix) as handle:
+        temporary = Path(handle.name)
+    figure.savefig(temporary, dpi=dpi, bbox_inches="tight")
+    os.replace(temporary, path)
+
+
+def _cell_path(layout: Layout, identifier: str) -> Path:
+    return layout.cells_dir / f"{identifier}.parquet"
+
+
+def _cell_frame(columns, params, seeds, identifier, base_seed, version) -> pd.DataFrame:
+    columns = {name: np.asarray(value) for name, value in columns.items()}
+    lengths = {name: value.shape for name, value in columns.items()}
+    if any(len(shape) != 1 for shape in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
+        raise ValueError(f"run_cell must return 1-d columns of one length, got shapes {lengths}")
+    length = next(iter(lengths.values()))[0]
+    frame = pd.DataFrame(columns)
+    if "seed" not in frame and length == seeds:
+        frame.insert(0, "seed", np.arange(seeds))
+    for axis, value in reversed(list(params.items())):
+        frame.insert(0, axis, [value] * length)
+    frame["cell_id"] = identifier
+    frame["base_seed"] = base_seed
+    frame["sharpsim_version"] = version
+    return frame
+
+
+def _atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+        temporary = Path(handle.name)
+    frame.to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+
+
+def _progress_bar(total: int, done: int, name: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc=name, unit="cell", disable=not enabled, leave=True)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {value!r}")
