@@ -1,0 +1,181 @@
+"""The linear softmax class Π_{φ,B} = { π_θ(y|x) ∝ exp⟨φ(x, y), θ⟩ : ‖θ‖₂ ≤ B } (digest §2, App. E with H = 1).
+
+Maximum likelihood over Π_{φ,B} (SFT step 4, §3.3) is the convex problem
+
+    min_{‖θ‖₂ ≤ B}  f(θ) = −(1/W) Σ_{x,y} c(x, y) [ ⟨φ(x, y), θ⟩ − log Σ_{y'} exp⟨φ(x, y'), θ⟩ ],
+
+c the weighted target counts and W = Σ c. ∇²f = (1/W) Σ_x c(x) Cov_{π_θ(·|x)}[φ] ⪯ R² I with R = max ‖φ(x, y)‖₂,
+so projected gradient with step 1/R² (here through optax, with Nesterov momentum, then the projection onto
+the ball) converges. It runs inside ``lax.while_loop`` for at most ``max_steps`` steps and stops once the
+gradient mapping G(θ) = (θ − P_B(θ − ∇f(θ)/R²))·R² — zero exactly at the constrained optimum — has norm ≤
+``tolerance``. The result reports ‖∇f‖, ‖G‖, the Frank–Wolfe gap ⟨∇f, θ⟩ + B‖∇f‖ (a certified upper bound on
+f(θ) − min f) and ``converged``; a fit that ran out of steps says so, it is never silent.
+
+With no data (W = 0) the gradient is 0 and θ = 0: the uniform policy, the tabular class's unseen rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
+from sharpsim.policy import TabularPolicy
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True)
+class LinearSoftmaxFit:
+    """The projected-gradient MLE over Π_{φ,B}: ``policy`` π_θ̂, ``theta`` [d], ``log_likelihood`` Σ w log π_θ̂,
+    ``gradient_norm`` ‖∇f‖, ``gradient_mapping_norm`` ‖G‖ (the stopping statistic), ``frank_wolfe_gap``
+    (≥ f(θ̂) − min f, per unit weight), ``num_steps`` taken and ``converged`` (‖G‖ ≤ tolerance)."""
+
+    policy: TabularPolicy
+    theta: jax.Array
+    log_likelihood: jax.Array
+    gradient_norm: jax.Array
+    gradient_mapping_norm: jax.Array
+    frank_wolfe_gap: jax.Array
+    num_steps: jax.Array
+    converged: jax.Array
+
+    def to_tabular(self) -> TabularPolicy:
+        return self.policy
+
+    def tree_flatten(self):
+        return (
+            self.policy, self.theta, self.log_likelihood, self.gradient_norm, self.gradient_mapping_norm,
+            self.frank_wolfe_gap, self.num_steps, self.converged,
+        ), None
+
+    @classmethod
+    def tree_unflatten(cls, aux_data, children):
+        return cls(*children)
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True, eq=False)
+class LinearSoftmaxClass:
+    """Π_{φ,B}: ``features`` φ [X, Y, d], ``radius`` B > 0; fitted policies carry ``prompt_probs`` (μ).
+
+    ``max_steps``, ``tolerance`` (on the gradient-mapping norm) and ``momentum`` (Nesterov, 0 for plain
+    projected gradient) set the optimiser; they are static, so changing them recompiles.
+    """
+
+    features: jax.Array
+    radius: jax.Array
+    prompt_probs: jax.Array
+    max_steps: int = 5000
+    tolerance: float = 1e-7
+    momentum: float = 0.9
+
+    def __init__(self, features, radius, prompt_probs=None, max_steps=5000, tolerance=1e-7, momentum=0.9):
+        if is_concrete(features):
+            array = as_float_array(features, "features")
+            if array.ndim != 3 or 0 in array.shape:
+                raise ValueError(f"features must be a non-empty 3-d array [X, Y, d], got shape {array.shape}")
+            if not np.all(np.isfinite(array)):
+                raise ValueError("features must be finite")
+        if is_concrete(radius):
+            radius = check_in_interval(radius, "radius", 0.0, np.inf, closed_low=False, closed_high=False)
+        features = jnp.asarray(features, jnp.float64)
+        if prompt_probs is None:
+            prompt_probs = jnp.full(features.shape[0], 1.0 / features.shape[0])
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "radius", jnp.asarray(radius, jnp.float64))
+        object.__setattr__(self, "prompt_probs", check_prompt_probs(prompt_probs, features.shape[0]))
+        object.__setattr__(self, "max_steps", check_positive_int(max_steps, "max_steps"))
+        object.__setattr__(self, "tolerance", check_in_interval(tolerance, "tolerance", 0.0, np.inf, False, False))
+        object.__setattr__(self, "momentum", check_in_interval(momentum, "momentum", 0.0, 1.0, True, False))
+
+    @property
+    def num_prompts(self) -> int:
+        return self.features.shape[0]
+
+    @property
+    def num_responses(self) -> int:
+        return self.features.shape[1]
+
+    @property
+    def dimension(self) -> int:
+        """d; the class is infinite, so Thm 4.1's log|Π| is replaced by a covering number ≈ d·log(B·R·n)."""
+        return self.features.shape[2]
+
+    def policy(self, theta) -> TabularPolicy:
+        """π_θ(y|x) = softmax_y ⟨φ(x, y), θ⟩, with the class's μ (no norm check: use it to build bases)."""
+        logits = self.features @ jnp.asarray(theta, jnp.float64)
+        return TabularPolicy.tree_unflatten(None, (jax.nn.softmax(logits, axis=-1), self.prompt_probs))
+
+    def negative_log_likelihood(self, theta, counts) -> jax.Array:
+        """f(θ) = −(1/W) Σ c(x, y) log π_θ(y|x) (0 when W = 0)."""
+        logits = self.features @ theta
+        log_probs = jax.nn.log_softmax(logits, axis=-1)
+        total = jnp.sum(counts)
+        return -jnp.sum(counts * log_probs) / jnp.where(total > 0, total, 1.0)
+
+    def fit(self, prompts, responses, weights=None) -> LinearSoftmaxFit:
+        """argmin_{‖θ‖ ≤ B} f(θ) by projected gradient (optax); see the module docstring for the certificate."""
+        check_targets(prompts, responses, weights, self.num_prompts, self.num_responses)
+        counts = target_counts(prompts, responses, weights, self.num_prompts, self.num_responses)
+        smoothness = jnp.maximum(jnp.max(jnp.sum(self.features**2, axis=-1)), 1e-12)  # R²
+        step = 1.0 / smoothness
+        objective = jax.value_and_grad(lambda theta: self.negative_log_likelihood(theta, counts))
+        optimizer = optax.sgd(step, momentum=self.momentum or None, nesterov=self.momentum > 0)
+
+        def project(theta):
+            return optax.projections.projection_l2_ball(theta, self.radius)
+
+        def mapping_norm(theta, gradient):
+            return jnp.linalg.norm(theta - project(theta - step * gradient)) / step
+
+        def keep_going(state):
+            steps, _, _, gradient_mapping = state
+            return (steps < self.max_steps) & (gradient_mapping > self.tolerance)
+
+        def advance(state):
+            steps, theta, opt_state, _ = state
+            _, gradient = objective(theta)
+            updates, opt_state = optimizer.update(gradient, opt_state, theta)
+            theta = project(optax.apply_updates(theta, updates))
+            _, new_gradient = objective(theta)
+            return steps + 1, theta, opt_state, mapping_norm(theta, new_gradient)
+
+        theta0 = jnp.zeros(self.dimension, jnp.float64)
+        _, gradient0 = objective(theta0)
+        state = (jnp.zeros((), jnp.int64), theta0, optimizer.init(theta0), mapping_norm(theta0, gradient0))
+        steps, theta, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
+        value, gradient = objective(theta)
+        gradient_norm = jnp.linalg.norm(gradient)
+        return LinearSoftmaxFit(
+            policy=self.policy(theta),
+            theta=theta,
+            log_likelihood=-value * jnp.sum(counts),
+            gradient_norm=gradient_norm,
+            gradient_mapping_norm=gradient_mapping,
+            frank_wolfe_gap=jnp.dot(gradient, theta) + self.radius * gradient_norm,
+            num_steps=steps,
+            converged=gradient_mapping <= self.tolerance,
+        )
+
+    def tree_flatten(self):
+        return (self.features, self.radius, self.prompt_probs), (self.max_steps, self.tolerance, self.momentum)
+
+    @classmethod
+    def tree_unflatten(cls, static, children):
+        model_class = object.__new__(cls)
+        for name, value in zip(("features", "radius", "prompt_probs"), children):
+            object.__setattr__(model_class, name, value)
+        for name, value in zip(("max_steps", "tolerance", "momentum"), static):
+            object.__setattr__(model_class, name, value)
+        return model_class
+
+    def __repr__(self) -> str:
+        return (
+            f"LinearSoftmaxClass(num_prompts={self.num_prompts}, num_responses={self.num_responses}, "
+            f"dimension={self.dimension}, max_steps={self.max_steps}, tolerance={self.tolerance:g})"
+        )
