@@ -40,7 +40,7 @@ def annotate_slope(ax, fit: SlopeFit, text_prefix: str, location=(0.03, 0.97), c
 
 
 def footnote(figure, text: str) -> None:
-    figure.text(0.5, -0.02, text, ha="center", va="top", fontsize=8, color="0.3")
+    figure.text(0.5, 0.01, text, ha="center", va="bottom", fontsize=8, color="0.3", wrap=True)
 
 
 def close(figure) -> None:

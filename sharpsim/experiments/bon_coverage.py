@@ -107,12 +107,16 @@ def exact_samples_needed(policy, rho: float, high: int = 2**20) -> int:
 
 
 def analyze(table, figure_path):
-    figure, (ax_needle, ax_two, ax_needed) = plotting.new_figure(3)
+    figure, (ax_needle, ax_two, ax_needed) = plotting.new_figure(3, height=5.4)
     colors = plotting.plt.get_cmap("viridis")
     summary_cells, slope_summary = [], {}
     for family, ax in (("needle", ax_needle), ("two_type", ax_two)):
         rows = table[table.family == family]
         levels = sorted(rows.coverage.unique())
+        if not levels:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{family}: not in this run's grid", ha="center", transform=ax.transAxes)
+            continue
         shown = levels[:: max(1, len(levels) // 4)][:5]
         measured, exact_needed = [], []
         for level in levels:
@@ -150,18 +154,20 @@ def analyze(table, figure_path):
         ax.set_title(f"({'a' if family == 'needle' else 'b'}) {family}: success of best-of-N")
         ax.plot([], [], color="0.3", **plotting.EXACT_STYLE, label=r"exact: law of BoN$_N$")
         ax.plot([], [], color="0.3", linestyle=":", label=r"Prop. C.1: $N=\log(1/\rho)/\min_x p^*$")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
         ax.set_ylim(-0.02, 1.05)
 
         coverage_levels = np.array([m[0] for m in measured], dtype=float)
         estimates = np.array([m[1] for m in measured])
-        fit = fit_loglog_slope(coverage_levels, estimates)
-        slope_summary[family] = {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high,
-                                 "exact_slope": fit_loglog_slope(coverage_levels, exact_needed).slope}
+        label = f"MC {family}"
+        if len(coverage_levels) >= 3 and np.all(np.isfinite(estimates)):
+            fit = fit_loglog_slope(coverage_levels, estimates)
+            slope_summary[family] = {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high,
+                                     "exact_slope": fit_loglog_slope(coverage_levels, exact_needed).slope}
+            label += f": slope {fit.slope:.3f} [{fit.slope_low:.3f}, {fit.slope_high:.3f}]"
         marker = "o" if family == "needle" else "s"
         plotting.errorbar_points(ax_needed, coverage_levels, estimates, [m[2] for m in measured],
-                                 [m[3] for m in measured], marker=marker,
-                                 label=f"MC {family}: slope {fit.slope:.3f} [{fit.slope_low:.3f}, {fit.slope_high:.3f}]")
+                                 [m[3] for m in measured], marker=marker, label=label)
         ax_needed.plot(coverage_levels, exact_needed, color="0.4", linewidth=1,
                        linestyle="-" if family == "needle" else "-.", label=f"exact {family}")
 
@@ -176,12 +182,12 @@ def analyze(table, figure_path):
     ax_needed.set_xlabel(r"coverage coefficient $C_{cov}=E_x[1/\pi_{base}(y^*(x)|x)]$")
     ax_needed.set_ylabel(rf"samples needed $N_\rho$ for success $\geq 1-\rho$ ($\rho$={RHO})")
     ax_needed.set_title("(c) samples needed vs coverage")
-    ax_needed.legend(fontsize=6.5, loc="upper left")
+    ax_needed.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2)
     seeds = int(table.groupby("cell_id").size().min())
     plotting.footnote(figure, f"Monte Carlo over {seeds} seeds per cell through the oracle: (a, b) 95% Wilson "
                       "intervals; (c) 95% order-statistic intervals for the (1−ρ)-quantile of the first successful N; "
                       "slopes by least squares on log-log axes with 95% t-intervals.")
-    figure.tight_layout()
+    figure.subplots_adjust(bottom=0.33, wspace=0.32)
     atomic_save_figure(figure, figure_path)
     plotting.close(figure)
     return {"rho": RHO, "slopes": slope_summary, "cells": summary_cells}
