@@ -25,6 +25,8 @@ mass on y*_γ(x), |y*_γ(x)|/|Y|, is < 1 − δ. The error is err = Σ_x μ_x 1{
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -62,7 +64,11 @@ def prompt_failure_probabilities(base, num_prompts: int, num_samples, delta, gam
     """[X, n+1]: f_x(c) = P[prompt x fails | c_x = c] for c = 0..n (c = 0: the uniform-unseen rule)."""
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
     gamma = check_gamma(gamma)
-    base = as_tabular(base)
+    return _failure_table(as_tabular(base), num_prompts, num_samples, delta, gamma)
+
+
+@partial(jax.jit, static_argnums=1)
+def _failure_table(base, num_prompts, num_samples, delta, gamma):
     mask = argmax_mask(base, gamma)
     mass = jnp.sum(jnp.where(mask, base.probs, 0.0), axis=-1)  # π_base(y*_γ(x)|x)
     hit = -jnp.expm1(num_samples * jnp.log1p(-jnp.minimum(mass, 1.0)))  # q_x = 1 − (1 − p)^N, accurate for tiny p
@@ -81,8 +87,12 @@ def prompt_failure_probabilities(base, num_prompts: int, num_samples, delta, gam
 
 def exact_sft_expected_error(base, num_prompts: int, num_samples, delta, gamma=0.0) -> jax.Array:
     """E[sharpening_error(π̂, π_base, δ, γ)] for SFT-Sharpening with Π_tab, n prompts and N samples, exactly."""
-    failure = prompt_failure_probabilities(base, num_prompts, num_samples, delta, gamma)
-    base = as_tabular(base)
+    num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
+    return _expected_error(as_tabular(base), num_prompts, num_samples, delta, check_gamma(gamma))
+
+
+def _expected_error(base, num_prompts, num_samples, delta, gamma):
+    failure = _failure_table(base, num_prompts, num_samples, delta, gamma)
     counts = jnp.arange(num_prompts + 1)
     count_law = jax_binom.pmf(counts[None, :], num_prompts, base.prompt_probs[:, None])  # [X, n+1]
     return jnp.sum(base.prompt_probs * jnp.sum(count_law * failure, axis=1))
