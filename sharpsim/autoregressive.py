@@ -21,6 +21,7 @@ y_{1:H} is Σ_h y_h·|V|^(H−h), the sequence read as a base-|V| number with th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -152,22 +153,7 @@ class AutoregressivePolicy:
             _check_prompts(prompts, self.num_prompts)
         if is_concrete(temperature):
             temperature = _check_temperature(temperature)
-        shape = prompts.shape + (num_samples,)
-        rows = jnp.broadcast_to(prompts[..., None], shape)
-
-        def step(tokens, inputs):
-            position, step_key = inputs
-            probs = jax.nn.softmax(self.next_token_log_probs(rows, tokens, position) / temperature, axis=-1)
-            cdf = jnp.cumsum(probs, axis=-1)
-            uniforms = jax.random.uniform(step_key, shape, dtype=jnp.float64) * cdf[..., -1]
-            # inverse CDF: the first token whose cumulative mass exceeds u (never a zero-probability token)
-            token = jnp.minimum(jnp.sum(cdf <= uniforms[..., None], axis=-1), self.vocab_size - 1)
-            return tokens.at[..., position].set(token), None
-
-        initial = jnp.zeros(shape + (self.horizon,), dtype=jnp.int64)
-        keys = jax.random.split(key, self.horizon)
-        tokens, _ = jax.lax.scan(step, initial, (jnp.arange(self.horizon), keys))
-        return tokens
+        return _sample_tokens(self, key, prompts, num_samples, temperature)
 
     def log_prob(self, prompts: jax.Array, responses: jax.Array) -> jax.Array:
         """float [...]: log π(y_{1:H}|x) = Σ_h log π_h(y_h | y_{<h}, x) for token sequences ``responses``
@@ -185,16 +171,8 @@ class AutoregressivePolicy:
                 ) from None
         else:
             shape = jnp.broadcast_shapes(prompts.shape, responses.shape[:-1])
-        rows = jnp.broadcast_to(prompts, shape)
-        tokens = jnp.broadcast_to(responses, shape + (self.horizon,))
-
-        def step(total, position):
-            log_probs = self.next_token_log_probs(rows, tokens, position)
-            chosen = jnp.take_along_axis(log_probs, tokens[..., position][..., None], axis=-1)[..., 0]
-            return total + chosen, None
-
-        total, _ = jax.lax.scan(step, jnp.zeros(shape), jnp.arange(self.horizon))
-        return total
+        return _sequence_log_probs(self, jnp.broadcast_to(prompts, shape),
+                                   jnp.broadcast_to(responses, shape + (self.horizon,)))
 
     # --- factorising a joint -----------------------------------------------------------------------
     @staticmethod
@@ -228,6 +206,37 @@ class AutoregressivePolicy:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, "
                 f"horizon={self.horizon})")
+
+
+@partial(jax.jit, static_argnums=3)
+def _sample_tokens(policy: AutoregressivePolicy, key, prompts, num_samples: int, temperature) -> jax.Array:
+    shape = prompts.shape + (num_samples,)
+    rows = jnp.broadcast_to(prompts[..., None], shape)
+
+    def step(tokens, inputs):
+        position, step_key = inputs
+        probs = jax.nn.softmax(policy.next_token_log_probs(rows, tokens, position) / temperature, axis=-1)
+        cdf = jnp.cumsum(probs, axis=-1)
+        uniforms = jax.random.uniform(step_key, shape, dtype=jnp.float64) * cdf[..., -1]
+        # inverse CDF: the first token whose cumulative mass exceeds u (never a zero-probability token)
+        token = jnp.minimum(jnp.sum(cdf <= uniforms[..., None], axis=-1), policy.vocab_size - 1)
+        return tokens.at[..., position].set(token), None
+
+    initial = jnp.zeros(shape + (policy.horizon,), dtype=jnp.int64)
+    keys = jax.random.split(key, policy.horizon)
+    tokens, _ = jax.lax.scan(step, initial, (jnp.arange(policy.horizon), keys))
+    return tokens
+
+
+@jax.jit
+def _sequence_log_probs(policy: AutoregressivePolicy, rows, tokens) -> jax.Array:
+    def step(total, position):
+        log_probs = policy.next_token_log_probs(rows, tokens, position)
+        chosen = jnp.take_along_axis(log_probs, tokens[..., position][..., None], axis=-1)[..., 0]
+        return total + chosen, None
+
+    total, _ = jax.lax.scan(step, jnp.zeros(rows.shape), jnp.arange(policy.horizon))
+    return total
 
 
 @jax.jit
