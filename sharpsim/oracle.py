@@ -119,7 +119,11 @@ class Oracle:
 
     def charge(self, samples=0, evaluations=0) -> "Oracle":
         """Charge queries whose number is data-dependent (adaptive algorithms that draw a capped batch
-        and use a random prefix of it); the amounts may be traced arrays."""
+        and use a random prefix of it); the amounts may be traced arrays. Concrete negative amounts (which
+        would un-charge the ledger) raise ``ValueError``."""
+        for name, amount in (("samples", samples), ("evaluations", evaluations)):
+            if is_concrete(amount) and np.any(np.asarray(amount) < 0):
+                raise ValueError(f"charge({name}=...) must be non-negative, got {np.asarray(amount).tolist()}")
         return self._charged(samples=samples, evaluations=evaluations)
 
     # --- budget ------------------------------------------------------------------------------------

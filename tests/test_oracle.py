@@ -171,7 +171,6 @@ def test_bad_counts():
         oracle.sample(jax.random.key(0), jnp.array([0]), 0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Oracle.charge accepts negative amounts, which un-charge the ledger")
 def test_negative_charge_is_refused():
     with pytest.raises(ValueError, match="samples"):
         Oracle(POLICY, budget=10).charge(samples=-5)
