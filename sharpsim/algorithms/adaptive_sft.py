@@ -28,7 +28,7 @@ import numpy as np
 
 from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
 from sharpsim.algorithms.best_of_n import running_best_index
-from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used
+from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used, training_targets
 from sharpsim.oracle import Oracle, QueryCount, SampleBatch
 
 
@@ -106,9 +106,10 @@ def adaptive_sft_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompt
     tape = _draw_tape(oracle, key_samples, prompts, max_samples)
     stop, hit_cap = adaptive_stopping_time(tape.log_probs, mu)
     best = jnp.take_along_axis(running_best_index(tape.log_probs), (stop - 1)[:, None], axis=-1)[:, 0]
-    responses = jnp.take_along_axis(tape.responses, best[:, None], axis=-1)[:, 0]
+    # the pick along the sample axis (axis 1); token sequences of an autoregressive base keep their H axis
+    responses = jnp.take_along_axis(tape.responses, best.reshape((-1,) + (1,) * (tape.responses.ndim - 1)), axis=1)[:, 0]
     log_probs = jnp.take_along_axis(tape.log_probs, best[:, None], axis=-1)[:, 0]
     oracle = oracle.charge(samples=jnp.sum(stop))
-    fitted = model_class.fit(prompts, responses)
+    fitted = model_class.fit(prompts, training_targets(model_class, oracle.base, prompts, responses))
     result = AdaptiveSFTResult(fitted, queries_used(start, oracle), prompts, responses, log_probs, stop, hit_cap)
     return result, oracle

@@ -69,6 +69,17 @@ def check_class_matches_oracle(model_class, oracle) -> None:
             )
 
 
+def training_targets(model_class, base, prompts: jax.Array, responses: jax.Array) -> jax.Array:
+    """The SFT targets in the form ``model_class.fit`` takes: token sequences [n, H] from an autoregressive
+    base become response indices (lexicographic order, ``sequences_to_indices``) unless the class fits
+    sequences itself (``takes_sequences = True``, e.g. ``AutoregressiveLinearClass``)."""
+    if responses.ndim > prompts.ndim and not getattr(model_class, "takes_sequences", False):
+        from sharpsim.autoregressive import sequences_to_indices
+
+        return sequences_to_indices(responses, base.vocab_size)
+    return responses
+
+
 def sft_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompts: int, num_samples: int):
     """SFT-Sharpening with n = ``num_prompts`` prompts and N = ``num_samples`` samples per prompt.
 
@@ -82,6 +93,6 @@ def sft_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompts: int, n
     start = oracle
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
     picks, oracle = best_of_n(key_samples, oracle, prompts, num_samples)
-    fitted = model_class.fit(prompts, picks.responses)
+    fitted = model_class.fit(prompts, training_targets(model_class, oracle.base, prompts, picks.responses))
     result = SFTResult(fitted, queries_used(start, oracle), prompts, picks.responses, picks.log_probs)
     return result, oracle
