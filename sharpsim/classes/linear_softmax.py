@@ -122,44 +122,21 @@ class LinearSoftmaxClass:
         """argmin_{‖θ‖ ≤ B} f(θ) by projected gradient (optax); see the module docstring for the certificate."""
         check_targets(prompts, responses, weights, self.num_prompts, self.num_responses)
         counts = target_counts(prompts, responses, weights, self.num_prompts, self.num_responses)
-        smoothness = jnp.maximum(jnp.max(jnp.sum(self.features**2, axis=-1)), 1e-12)  # R²
-        step = 1.0 / smoothness
-        objective = jax.value_and_grad(lambda theta: self.negative_log_likelihood(theta, counts))
-        optimizer = optax.sgd(step, momentum=self.momentum or None, nesterov=self.momentum > 0)
-
-        def project(theta):
-            return optax.projections.projection_l2_ball(theta, self.radius)
-
-        def mapping_norm(theta, gradient):
-            return jnp.linalg.norm(theta - project(theta - step * gradient)) / step
-
-        def keep_going(state):
-            steps, _, _, gradient_mapping = state
-            return (steps < self.max_steps) & (gradient_mapping > self.tolerance)
-
-        def advance(state):
-            steps, theta, opt_state, _ = state
-            _, gradient = objective(theta)
-            updates, opt_state = optimizer.update(gradient, opt_state, theta)
-            theta = project(optax.apply_updates(theta, updates))
-            _, new_gradient = objective(theta)
-            return steps + 1, theta, opt_state, mapping_norm(theta, new_gradient)
-
-        theta0 = jnp.zeros(self.dimension, jnp.float64)
-        _, gradient0 = objective(theta0)
-        state = (jnp.zeros((), jnp.int64), theta0, optimizer.init(theta0), mapping_norm(theta0, gradient0))
-        steps, theta, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
-        value, gradient = objective(theta)
-        gradient_norm = jnp.linalg.norm(gradient)
+        smoothness = jnp.max(jnp.sum(self.features**2, axis=-1))  # R²
+        solution = minimise_on_balls(
+            lambda theta: self.negative_log_likelihood(theta, counts),
+            jnp.zeros(self.dimension, jnp.float64), self.radius, smoothness, self.max_steps, self.tolerance,
+            self.momentum,
+        )
         return LinearSoftmaxFit(
-            policy=self.policy(theta),
-            theta=theta,
-            log_likelihood=-value * jnp.sum(counts),
-            gradient_norm=gradient_norm,
-            gradient_mapping_norm=gradient_mapping,
-            frank_wolfe_gap=jnp.dot(gradient, theta) + self.radius * gradient_norm,
-            num_steps=steps,
-            converged=gradient_mapping <= self.tolerance,
+            policy=self.policy(solution.theta),
+            theta=solution.theta,
+            log_likelihood=-solution.value * jnp.sum(counts),
+            gradient_norm=solution.gradient_norm,
+            gradient_mapping_norm=solution.gradient_mapping_norm,
+            frank_wolfe_gap=solution.frank_wolfe_gap,
+            num_steps=solution.num_steps,
+            converged=solution.converged,
         )
 
     def tree_flatten(self):
@@ -179,3 +156,64 @@ class LinearSoftmaxClass:
             f"LinearSoftmaxClass(num_prompts={self.num_prompts}, num_responses={self.num_responses}, "
             f"dimension={self.dimension}, max_steps={self.max_steps}, tolerance={self.tolerance:g})"
         )
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True)
+class BallSolution:
+    """What ``minimise_on_balls`` returns: θ, f(θ), ‖∇f‖, ‖G‖, Frank–Wolfe gap, steps taken, converged."""
+
+    theta: jax.Array
+    value: jax.Array
+    gradient_norm: jax.Array
+    gradient_mapping_norm: jax.Array
+    frank_wolfe_gap: jax.Array
+    num_steps: jax.Array
+    converged: jax.Array
+
+    def tree_flatten(self):
+        return (self.theta, self.value, self.gradient_norm, self.gradient_mapping_norm, self.frank_wolfe_gap,
+                self.num_steps, self.converged), None
+
+    @classmethod
+    def tree_unflatten(cls, aux_data, children):
+        return cls(*children)
+
+
+def project_rows_to_ball(theta: jax.Array, radius) -> jax.Array:
+    """Euclidean projection of every row θ[..., :] onto {‖θ_row‖₂ ≤ radius} (one ball per row)."""
+    norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
+    return theta * jnp.minimum(1.0, radius / jnp.maximum(norms, 1e-300))
+
+
+def minimise_on_balls(objective, theta0, radius, smoothness, max_steps: int, tolerance: float, momentum: float):
+    """min f(θ) over ∏_rows {‖θ_row‖₂ ≤ radius} for a convex f with ∇f ``smoothness``-Lipschitz: optax SGD
+    (step 1/smoothness, Nesterov ``momentum``) followed by the projection, under ``lax.while_loop`` until the
+    gradient-mapping norm ‖θ − P(θ − ∇f/L)‖·L ≤ ``tolerance`` or ``max_steps``. The Frank–Wolfe gap
+    Σ_rows ⟨∇f_row, θ_row⟩ + radius·‖∇f_row‖ bounds f(θ) − min f from above."""
+    step = 1.0 / jnp.maximum(smoothness, 1e-12)
+    value_and_grad = jax.value_and_grad(objective)
+    optimizer = optax.sgd(step, momentum=momentum or None, nesterov=momentum > 0)
+
+    def mapping_norm(theta, gradient):
+        return jnp.linalg.norm(theta - project_rows_to_ball(theta - step * gradient, radius)) / step
+
+    def keep_going(state):
+        steps, _, _, gradient_mapping = state
+        return (steps < max_steps) & (gradient_mapping > tolerance)
+
+    def advance(state):
+        steps, theta, opt_state, _ = state
+        _, gradient = value_and_grad(theta)
+        updates, opt_state = optimizer.update(gradient, opt_state, theta)
+        theta = project_rows_to_ball(optax.apply_updates(theta, updates), radius)
+        _, new_gradient = value_and_grad(theta)
+        return steps + 1, theta, opt_state, mapping_norm(theta, new_gradient)
+
+    _, gradient0 = value_and_grad(theta0)
+    state = (jnp.zeros((), jnp.int64), theta0, optimizer.init(theta0), mapping_norm(theta0, gradient0))
+    steps, theta, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
+    value, gradient = value_and_grad(theta)
+    gap = jnp.sum(gradient * theta) + radius * jnp.sum(jnp.linalg.norm(gradient, axis=-1))
+    return BallSolution(theta, value, jnp.linalg.norm(gradient), gradient_mapping, gap, steps,
+                        gradient_mapping <= tolerance)

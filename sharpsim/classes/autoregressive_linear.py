@@ -1,0 +1,175 @@
+"""The autoregressive linear softmax class Π_{φ,B,H} (App. E) fitted by maximum likelihood on token sequences.
+
+    π_θ(y_{1:H}|x) = Π_h π_{θ_h}(y_h | x, y_{1:h−1}),   π_{θ_h}(y_h | x, y_{<h}) ∝ exp⟨φ_h(x, y_{1:h}), θ_h⟩,   ‖θ_h‖₂ ≤ B.
+
+Members are ``LinearSoftmaxARPolicy`` instances (``sharpsim.linear_softmax_ar``), with the same feature map
+convention ``feature_map(prompt, tokens [H], position) -> [d]``. The SFT objective (§3.3, step 4)
+
+    f(θ) = −(1/W) Σ_i w_i Σ_h log π_{θ_h}(y_{i,h} | x_i, y_{i,<h})
+
+is a sum over positions of convex multinomial-logistic losses, each in its own θ_h, over a product of balls:
+projected gradient (``minimise_on_balls``: optax, Nesterov momentum, step 1/R² with R the largest feature
+norm over the data's candidate tokens, gradient-mapping stopping rule, Frank–Wolfe certificate) solves it.
+The targets are token sequences [n, H] (``takes_sequences = True``), as the oracle returns them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.autoregressive import DEFAULT_MAX_SEQUENCES
+from sharpsim.classes.linear_softmax import minimise_on_balls
+from sharpsim.linear_softmax_ar import LinearSoftmaxARPolicy
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True)
+class AutoregressiveLinearFit:
+    """The MLE over Π_{φ,B,H}: ``policy`` (a ``LinearSoftmaxARPolicy``), ``theta`` [H, d], ``log_likelihood``
+    Σ_i w_i log π_θ̂(y_i|x_i), ``gradient_norm``, ``gradient_mapping_norm``, ``frank_wolfe_gap`` (per unit
+    weight), ``num_steps`` and ``converged``, as for ``LinearSoftmaxFit``."""
+
+    policy: LinearSoftmaxARPolicy
+    theta: jax.Array
+    log_likelihood: jax.Array
+    gradient_norm: jax.Array
+    gradient_mapping_norm: jax.Array
+    frank_wolfe_gap: jax.Array
+    num_steps: jax.Array
+    converged: jax.Array
+
+    def to_tabular(self):
+        """The enumerated sequence law (|V|^H must be within the policy's ``max_sequences``)."""
+        return self.policy.to_tabular()
+
+    def tree_flatten(self):
+        return (self.policy, self.theta, self.log_likelihood, self.gradient_norm, self.gradient_mapping_norm,
+                self.frank_wolfe_gap, self.num_steps, self.converged), None
+
+    @classmethod
+    def tree_unflatten(cls, aux_data, children):
+        return cls(*children)
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True, eq=False)
+class AutoregressiveLinearClass:
+    """Π_{φ,B,H} with feature map φ (``feature_map``, static), |V| = ``vocab_size``, H = ``horizon``,
+    d = ``dimension`` and radius B (``radius``, a leaf); fitted policies carry ``prompt_probs`` (μ)."""
+
+    template: LinearSoftmaxARPolicy
+    radius: jax.Array
+    max_steps: int = 5000
+    tolerance: float = 1e-7
+    momentum: float = 0.9
+    takes_sequences = True
+
+    def __init__(self, feature_map: Callable, vocab_size: int, horizon: int, dimension: int, radius,
+                 prompt_probs=None, num_prompts: int | None = None, max_steps: int = 5000, tolerance: float = 1e-7,
+                 momentum: float = 0.9, max_sequences: int = DEFAULT_MAX_SEQUENCES):
+        horizon = check_positive_int(horizon, "horizon")
+        dimension = check_positive_int(dimension, "dimension")
+        if is_concrete(radius):
+            radius = check_in_interval(radius, "radius", 0.0, np.inf, closed_low=False, closed_high=False)
+        if prompt_probs is not None and is_concrete(prompt_probs):
+            prompt_probs = as_float_array(prompt_probs, "prompt_probs")
+        template = LinearSoftmaxARPolicy(np.zeros((horizon, dimension)), feature_map, vocab_size,
+                                         num_prompts=num_prompts, prompt_probs=prompt_probs,
+                                         max_sequences=max_sequences)
+        object.__setattr__(self, "template", template)
+        object.__setattr__(self, "radius", jnp.asarray(radius, jnp.float64))
+        object.__setattr__(self, "max_steps", check_positive_int(max_steps, "max_steps"))
+        object.__setattr__(self, "tolerance", check_in_interval(tolerance, "tolerance", 0.0, np.inf, False, False))
+        object.__setattr__(self, "momentum", check_in_interval(momentum, "momentum", 0.0, 1.0, True, False))
+
+    @classmethod
+    def like(cls, base: LinearSoftmaxARPolicy, radius, **options) -> "AutoregressiveLinearClass":
+        """The class of a linear-softmax base (its φ, |V|, H, d, μ) with radius ``radius``: realizable for
+        SFT when the BoN law is (approximately) a member, e.g. the base itself as N → 1."""
+        horizon, dimension = base.theta.shape
+        return cls(base.feature_map, base.vocab_size, horizon, dimension, radius, prompt_probs=base.prompt_probs,
+                   max_sequences=base.max_sequences, **options)
+
+    prompt_probs = property(lambda self: self.template.prompt_probs)
+    num_prompts = property(lambda self: self.template.num_prompts)
+    num_responses = property(lambda self: self.template.num_responses)
+    vocab_size = property(lambda self: self.template.vocab_size)
+    horizon = property(lambda self: self.template.horizon)
+    dimension = property(lambda self: self.template.theta.shape[1])
+
+    def policy(self, theta) -> LinearSoftmaxARPolicy:
+        """The member π_θ (unchecked)."""
+        return self.template.with_theta(jnp.asarray(theta, jnp.float64))
+
+    def fit(self, prompts, responses, weights=None) -> AutoregressiveLinearFit:
+        """argmin over ∏_h {‖θ_h‖ ≤ B} of f(θ) for prompts [n] and token sequences ``responses`` [n, H]."""
+        prompts, responses = jnp.asarray(prompts).reshape(-1), jnp.asarray(responses)
+        responses = responses.reshape(-1, responses.shape[-1])
+        if is_concrete(prompts, responses, weights):
+            self._check_targets(prompts, responses, weights)
+        weights = jnp.ones(prompts.shape, jnp.float64) if weights is None else jnp.asarray(weights, jnp.float64).reshape(-1)
+        # φ_h(x_i, (y_{i,<h}, v)) for every position h, example i and candidate token v: [H, n, V, d]
+        features = jnp.stack([self.template.features(prompts, responses, h) for h in range(self.horizon)])
+        targets = responses.T  # [H, n]
+        total = jnp.sum(weights)
+        normaliser = jnp.where(total > 0, total, 1.0)
+
+        def negative_log_likelihood(theta):
+            log_probs = jax.nn.log_softmax(jnp.einsum("hnvd,hd->hnv", features, theta), axis=-1)
+            chosen = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+            return -jnp.sum(chosen * weights[None, :]) / normaliser
+
+        smoothness = jnp.max(jnp.sum(features**2, axis=-1))
+        theta0 = jnp.zeros((self.horizon, self.dimension), jnp.float64)
+        solution = minimise_on_balls(negative_log_likelihood, theta0, self.radius, smoothness, self.max_steps,
+                                     self.tolerance, self.momentum)
+        return AutoregressiveLinearFit(
+            policy=self.policy(solution.theta),
+            theta=solution.theta,
+            log_likelihood=-solution.value * total,
+            gradient_norm=solution.gradient_norm,
+            gradient_mapping_norm=solution.gradient_mapping_norm,
+            frank_wolfe_gap=solution.frank_wolfe_gap,
+            num_steps=solution.num_steps,
+            converged=solution.converged,
+        )
+
+    def _check_targets(self, prompts, responses, weights) -> None:
+        prompts, responses = np.asarray(prompts), np.asarray(responses)
+        if not np.issubdtype(prompts.dtype, np.integer) or not np.issubdtype(responses.dtype, np.integer):
+            raise TypeError("prompts and responses must be integer arrays (prompt indices and token sequences)")
+        if responses.shape != prompts.shape + (self.horizon,):
+            raise ValueError(
+                f"responses must be token sequences of shape (n, H) = ({prompts.shape[0]}, {self.horizon}), "
+                f"got {responses.shape}"
+            )
+        if prompts.size and (prompts.min() < 0 or prompts.max() >= self.num_prompts):
+            raise ValueError(f"prompts must lie in [0, {self.num_prompts}) for this model class")
+        if responses.size and (responses.min() < 0 or responses.max() >= self.vocab_size):
+            raise ValueError(f"tokens must lie in [0, {self.vocab_size}) for this model class")
+        if weights is not None:
+            weights = as_float_array(weights, "weights")
+            if weights.shape != prompts.shape or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+                raise ValueError(f"weights must be finite, non-negative and of shape {prompts.shape}")
+
+    def tree_flatten(self):
+        return (self.template, self.radius), (self.max_steps, self.tolerance, self.momentum)
+
+    @classmethod
+    def tree_unflatten(cls, static, children):
+        model_class = object.__new__(cls)
+        object.__setattr__(model_class, "template", children[0])
+        object.__setattr__(model_class, "radius", children[1])
+        for name, value in zip(("max_steps", "tolerance", "momentum"), static):
+            object.__setattr__(model_class, name, value)
+        return model_class
+
+    def __repr__(self) -> str:
+        return (f"AutoregressiveLinearClass(num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, "
+                f"horizon={self.horizon}, dimension={self.dimension})")
