@@ -38,6 +38,7 @@ from sharpsim.quantities import _check_same_shape, kl_divergence, margin
 
 __all__ = [
     "power_policy",
+    "power_log_probs",
     "expected_log_likelihood",
     "regularized_objective",
     "concentrability",
@@ -57,6 +58,22 @@ def check_beta(beta, name: str = "beta", allow_infinite: bool = False):
     return check_in_interval(beta, name, 0.0, np.inf, closed_low=False, closed_high=allow_infinite)
 
 
+def power_log_probs(policy, beta) -> jax.Array:
+    """[X, Y]: log π*_β(y|x) without underflow (−inf only where π(y|x) = 0, or for non-argmax y when 1/β = inf).
+
+    Use it for ratios against π*_β at tiny β, where ``power_policy(...).probs`` underflows to 0.
+    """
+    return jax.nn.log_softmax(_power_logits(policy, check_beta(beta, allow_infinite=True)), axis=-1)
+
+
+def _power_logits(policy, beta) -> jax.Array:
+    log_probs = as_tabular(policy).log_probs
+    gap = log_probs - jnp.max(log_probs, axis=-1, keepdims=True)  # ≤ 0; −inf on zero-probability responses
+    exponent = 1.0 + 1.0 / jnp.asarray(beta, jnp.float64)
+    # where(gap < 0): keeps 0·inf (argmax entries when 1/β overflows) from becoming NaN
+    return jnp.where(gap < 0, exponent * jnp.where(gap < 0, gap, -1.0), 0.0)
+
+
 def power_policy(policy, beta) -> TabularPolicy:
     """π*_β(y|x) = π(y|x)^{1+1/β} / Σ_{y'} π(y'|x)^{1+1/β}, the maximiser of Eq. (3) for r = log π  (§3.5).
 
@@ -67,11 +84,7 @@ def power_policy(policy, beta) -> TabularPolicy:
     """
     beta = check_beta(beta, allow_infinite=True)
     policy = as_tabular(policy)
-    log_probs = policy.log_probs
-    gap = log_probs - jnp.max(log_probs, axis=-1, keepdims=True)  # ≤ 0; −inf on zero-probability responses
-    exponent = 1.0 + 1.0 / jnp.asarray(beta, jnp.float64)
-    # where(gap < 0): keeps 0·inf (argmax entries when 1/β overflows) from becoming NaN
-    logits = jnp.where(gap < 0, exponent * jnp.where(gap < 0, gap, -1.0), 0.0)
+    logits = _power_logits(policy, beta)
     return TabularPolicy.tree_unflatten(None, (jax.nn.softmax(logits, axis=-1), policy.prompt_probs))
 
 

@@ -13,6 +13,8 @@ from sharpsim.sweep import Experiment
 
 EXPERIMENT_MODULES = [
     "bon_coverage",
+    "rlhf_beta",
+    "rlhf_margin",
 ]
 
 
