@@ -234,9 +234,12 @@ def bitstring(horizon: int = 16, coverage: float = 4.0, target=None, key: jax.Ar
 
 @partial(jax.jit, static_argnums=(1, 2))
 def _tempered_dirichlets(key, shapes, concentration, temperature):
-    """One compiled program drawing a tempered Dirichlet array for each shape in ``shapes``."""
-    keys = jax.random.split(key, len(shapes))
-    return [_tempered_dirichlet(k, shape, concentration, temperature) for k, shape in zip(keys, shapes)]
+    """Tempered Dirichlet arrays of the given shapes (all with the same last axis), drawn as one flat array
+    so that one random-number kernel is compiled whatever the number of shapes."""
+    sizes = [int(np.prod(shape[:-1])) for shape in shapes]
+    flat = _tempered_dirichlet(key, (sum(sizes), shapes[0][-1]), concentration, temperature)
+    offsets = np.cumsum([0] + sizes)
+    return [flat[offsets[i] : offsets[i + 1]].reshape(shape) for i, shape in enumerate(shapes)]
 
 
 def _tempered_dirichlet(key, shape, concentration, temperature):

@@ -15,6 +15,7 @@ EXPERIMENT_MODULES = [
     "bon_coverage",
     "rlhf_beta",
     "rlhf_margin",
+    "greedy_vs_argmax",
 ]
 
 
