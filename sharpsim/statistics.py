@@ -11,14 +11,27 @@ import numpy as np
 from scipy import stats
 
 
-def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (elementwise over arrays of counts)."""
+def _check_confidence(confidence) -> float:
+    confidence = float(confidence)
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    return confidence
+
+
+def _check_counts(successes, trials) -> tuple[np.ndarray, np.ndarray]:
     successes = np.asarray(successes, dtype=np.float64)
     trials = np.asarray(trials, dtype=np.float64)
-    if np.any(trials <= 0):
-        raise ValueError("trials must be positive for a Wilson interval")
-    if np.any((successes < 0) | (successes > trials)):
-        raise ValueError("successes must lie in [0, trials]")
+    if np.any(~np.isfinite(trials)) or np.any(trials <= 0):
+        raise ValueError(f"trials must be positive and finite, got {trials.tolist()}")
+    if np.any(~np.isfinite(successes)) or np.any((successes < 0) | (successes > trials)):
+        raise ValueError(f"successes must lie in [0, trials], got successes={successes.tolist()} trials={trials.tolist()}")
+    return successes, trials
+
+
+def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (elementwise over arrays of counts)."""
+    confidence = _check_confidence(confidence)
+    successes, trials = _check_counts(successes, trials)
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     phat = successes / trials
     denominator = 1.0 + z**2 / trials
@@ -29,8 +42,8 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
 
 def clopper_pearson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper–Pearson) interval for a binomial proportion; conservative."""
-    successes = np.asarray(successes, dtype=np.float64)
-    trials = np.asarray(trials, dtype=np.float64)
+    confidence = _check_confidence(confidence)
+    successes, trials = _check_counts(successes, trials)
     alpha = 1.0 - confidence
     lower = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, trials - successes + 1), 0.0)
     upper = np.where(successes < trials, stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes), 1.0)
@@ -44,10 +57,16 @@ def quantile_interval(samples, q: float, confidence: float = 0.95) -> tuple[floa
     value v with fraction(samples ≤ v) ≥ q) and the bounds are order statistics chosen from the binomial
     law of the number of samples below the true quantile. Upper is ``inf`` when there are too few samples.
     """
+    confidence = _check_confidence(confidence)
+    q = float(q)
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q must lie in (0, 1), got {q!r}")
     values = np.sort(np.asarray(samples, dtype=np.float64).ravel())
     n = values.size
     if n == 0:
         raise ValueError("quantile_interval needs at least one sample")
+    if np.any(np.isnan(values)):
+        raise ValueError("samples must not contain NaN (use inf for censored values)")
     rank = int(np.ceil(q * n)) - 1
     estimate = values[max(rank, 0)]
     alpha = 1.0 - confidence
@@ -78,24 +97,38 @@ class SlopeFit:
 
 def fit_loglog_slope(x, y, confidence: float = 0.95) -> SlopeFit:
     """Ordinary least squares of log y on log x, with a t-interval for the slope (needs ≥ 3 points)."""
-    log_x = np.log(np.asarray(x, dtype=np.float64))
-    log_y = np.log(np.asarray(y, dtype=np.float64))
-    if log_x.shape != log_y.shape or log_x.ndim != 1:
-        raise ValueError(f"x and y must be 1-d arrays of one length, got shapes {log_x.shape} and {log_y.shape}")
-    if log_x.size < 3:
-        raise ValueError(f"a slope interval needs at least 3 points, got {log_x.size}")
-    if not (np.all(np.isfinite(log_x)) and np.all(np.isfinite(log_y))):
+    confidence = _check_confidence(confidence)
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d arrays of one length, got shapes {x.shape} and {y.shape}")
+    if x.size < 3:
+        raise ValueError(f"a slope interval needs at least 3 points, got {x.size}")
+    if not (np.all(np.isfinite(x) & (x > 0)) and np.all(np.isfinite(y) & (y > 0))):
         raise ValueError("x and y must be positive and finite for a log-log fit")
-    result = stats.linregress(log_x, log_y)
+    log_x, log_y = np.log(x), np.log(y)
+    centred = log_x - log_x.mean()
+    spread = centred @ centred
+    if spread == 0:
+        raise ValueError("x must take at least two distinct values for a slope")
+    slope = centred @ (log_y - log_y.mean()) / spread
+    intercept = log_y.mean() - slope * log_x.mean()
+    residuals = log_y - intercept - slope * log_x
+    # the textbook standard error; an exact power law has zero residuals and a zero-width interval
+    stderr = np.sqrt(residuals @ residuals / (log_x.size - 2) / spread)
     t = stats.t.ppf(0.5 + confidence / 2.0, df=log_x.size - 2)
-    return SlopeFit(float(result.slope), float(result.intercept), float(result.slope - t * result.stderr),
-                    float(result.slope + t * result.stderr), confidence)
+    return SlopeFit(float(slope), float(intercept), float(slope - t * stderr), float(slope + t * stderr), confidence)
 
 
 def bootstrap_slope_interval(x, y_resamples, confidence: float = 0.95) -> tuple[float, float]:
     """Percentile interval of the log-log slope over bootstrap resamples: ``y_resamples`` is [B, len(x)]."""
-    log_x = np.log(np.asarray(x, dtype=np.float64))
-    log_y = np.log(np.asarray(y_resamples, dtype=np.float64))
+    confidence = _check_confidence(confidence)
+    x = np.asarray(x, dtype=np.float64)
+    y_resamples = np.asarray(y_resamples, dtype=np.float64)
+    if y_resamples.ndim != 2 or y_resamples.shape[1] != x.size:
+        raise ValueError(f"y_resamples must have shape [B, {x.size}] (one row per resample), got {y_resamples.shape}")
+    if np.any(x <= 0) or np.any(~(y_resamples > 0)):
+        raise ValueError("x and y_resamples must be positive for a log-log slope")
+    log_x, log_y = np.log(x), np.log(y_resamples)
     centred = log_x - log_x.mean()
     slopes = (log_y - log_y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
     alpha = 1.0 - confidence
