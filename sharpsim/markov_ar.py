@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from sharpsim._validation import as_float_array, check_positive_int, is_concrete
 from sharpsim.autoregressive import (

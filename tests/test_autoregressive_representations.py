@@ -155,6 +155,15 @@ def test_linear_softmax_validation():
         LinearSoftmaxARPolicy(theta, lambda x, t, h: float(h), VOCAB)
 
 
+def test_enumeration_limit_applies_to_every_representation():
+    for policy in example_policies().values():
+        small = policy.with_max_sequences(26)
+        assert type(small) is type(policy) and small.max_sequences == 26
+        with pytest.raises(ValueError, match="3\\^3 = 27 sequences, above the limit max_sequences=26"):
+            small.to_tabular()
+        np.testing.assert_allclose(small.to_tabular(max_sequences=27).probs, policy.to_tabular().probs)
+
+
 def test_projection_onto_balls():
     theta = jnp.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])
     np.testing.assert_allclose(project_to_balls(theta, 1.0), [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])

@@ -5,14 +5,12 @@ best achievable mass (optimised by the code, checked against a grid search here)
 import itertools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sharpsim import argmax_mask, coverage_coefficient, families, make, margin
-from sharpsim.autoregressive import sequences_to_indices
 from sharpsim.autoregressive_mass import target_mass
 from sharpsim.decoding import greedy_decode, sequence_argmax, viterbi_decode
 from sharpsim.families_autoregressive import (

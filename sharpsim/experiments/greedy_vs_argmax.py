@@ -19,7 +19,6 @@ the argmax a miss lands), one point per miss.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -174,6 +173,6 @@ EXPERIMENT = Experiment(
     seeds=2000,
     run_cell=run_cell,
     analyze=analyze,
-    quick_grid={"vocab_size": [2], "horizon": [3, 6], "temperature": [0.5, 1.0]},
-    quick_seeds=300,
+    quick_grid={"vocab_size": [2], "horizon": [5], "temperature": [0.5, 1.0, 2.0]},
+    quick_seeds=400,
 )
