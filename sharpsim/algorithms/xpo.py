@@ -1,0 +1,293 @@
+"""RLHF-Sharpening with exploration: reward-based XPO (digest §3.6; Algorithm 1, Thm J.1, J.2 = informal Thm 4.3).
+
+Each round t = 1..T, with r(x, y) = log π_base(y|x) (maximum-likelihood sharpening):
+
+    x^(t) ∼ μ,   y^(t) ∼ π^(t)(·|x^(t)) (on-policy, drawn by the learner),   ỹ^(t) ∼ π_base(·|x^(t)) (oracle sample);
+    π^(t+1) = argmin_{π∈Π}  α Σ_{i≤t} log π(ỹ_i|x_i)
+                             + (R_max + V_max)^{-2} Σ_{i≤t} ( β log π(y_i|x_i)/π_base(y_i|x_i)
+                                                             − β log π(ỹ_i|x_i)/π_base(ỹ_i|x_i) − (r(x_i,y_i) − r(x_i,ỹ_i)) )²,
+
+and the output is π̂ = argmax_{t∈[T+1]} Ĵ_β(π^(t)), with J_β(π) = E_π[r] − β KL(π‖π_base) = E_π[(1+β) log π_base(y|x)
+− β log π(y|x)] estimated on fresh validation draws (the on-policy form needs only evaluations of π_base).
+
+Sign of the regression term. Algorithm 1's box prints "−" before the squared sum; the proof (App. J.2.2) minimises
+L̂^(t)(π) = Σ β(log π(ỹ|x) − log π*_β(ỹ|x)) + β/(α(V_max + R_max)²)·Σ (residual)², which times α/β is the objective
+above (the π*_β term is constant). With "−" the objective would reward *large* residuals and be unbounded below on
+any rich class, so "+" is the intended sign (digest §3.6). The α-term on *base* samples is the optimism bonus: it
+pushes mass away from what π_base already samples.
+
+Queries (the generalised oracle of footnote 7). Per round: one prompt, one sample (ỹ with log π_base(ỹ|x)) and one
+evaluation (log π_base(y|x) at the on-policy y), i.e. 2 sample-and-evaluate answers: the paper's m ≍ 2T (Thm J.2).
+The on-policy draw itself is the learner's own computation and is not an oracle query. Validation draws V responses
+from each of the T + 1 iterates and evaluates them: (T + 1)·V prompts and evaluations, reported apart
+(``validation_queries``); the returned oracle is charged with both.
+
+Deviations, stated. (i) Algorithm 1 starts from π^(1) = π_base, which a learner that only queries the oracle cannot
+represent in Π without knowing θ*; we start from ``initial_params`` (default 0: π_zero, the uniform policy of Def. J.3),
+which the guarantee allows (SEC is a sup over all sequences). (ii) The argmin over Π is approximated by ``num_steps``
+optax steps per round, warm-started from the previous iterate (Adam by default; the linear class is projected onto
+‖θ‖₂ ≤ B after every step); each round reports its final objective and gradient-mapping norm. (iii) α is a constant
+across rounds (Thm J.2 sets it from the horizon T; pass that value). With fixed α the run with T rounds is exactly the
+first T rounds of a longer run (round and validation keys are folded from the round index), so one run of T_max rounds
+gives the output at every T ≤ T_max (``select_prefix``).
+
+Model classes: ``LinearSoftmaxClass`` (params θ [d]; default R_max = 2BF + log|Y| and V_max = 4βBF with
+F = max‖φ‖, the class bounds on |log π_θ| and on |β log(π_θ/π_θ')|) and ``TabularClass`` (params the logits [X, Y];
+pass ``reward_range`` and ``value_range``).
+
+Usage (everything but the key static; vmap over seeds)::
+
+    run = jax.jit(jax.vmap(lambda k: xpo_sharpen(k, oracle, model_class, T, beta, alpha)[0]))
+    results = run(jax.random.split(key, seeds))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used
+from sharpsim.classes.linear_softmax import LinearSoftmaxClass
+from sharpsim.classes.tabular import TabularClass
+from sharpsim.oracle import Oracle, QueryCount
+from sharpsim.policy import TabularPolicy
+
+
+@jax.tree_util.register_pytree_node_class
+@dataclass(frozen=True)
+class XPOResult:
+    """``policy`` π̂ (the selected iterate), ``params`` its parameters, ``selected`` its index t̂ − 1 ∈ [0, T]
+    (0 is the initial iterate); ``queries`` the training queries (T prompts, T samples, T evaluations) and
+    ``validation_queries`` the validation ones ((T+1)·V prompts and evaluations); ``iterates`` the parameters of
+    π^(1..T+1) [T+1, ...]; ``validation`` Ĵ_β of each [T+1]; ``objective`` [T] and ``gradient_norm`` [T]
+    (gradient-mapping norm) at the end of each round's optimisation; the data: ``prompts``, ``on_policy``,
+    ``base_responses`` [T]."""
+
+    policy: TabularPolicy
+    params: jax.Array
+    selected: jax.Array
+    queries: QueryCount
+    validation_queries: QueryCount
+    iterates: jax.Array
+    validation: jax.Array
+    objective: jax.Array
+    gradient_norm: jax.Array
+    prompts: jax.Array
+    on_policy: jax.Array
+    base_responses: jax.Array
+
+    def to_tabular(self) -> TabularPolicy:
+        return self.policy
+
+    def tree_flatten(self):
+        return (self.policy, self.params, self.selected, self.queries, self.validation_queries, self.iterates,
+                self.validation, self.objective, self.gradient_norm, self.prompts, self.on_policy,
+                self.base_responses), None
+
+    @classmethod
+    def tree_unflatten(cls, aux_data, children):
+        return cls(*children)
+
+
+class Parametrisation(NamedTuple):
+    """How XPO sees a model class: ``log_policy(params) -> [X, Y]``; ``logits_at(params, x, y)`` and
+    ``log_partition(params) -> [X]`` with log π(y|x) = logits_at − log_partition[x] (the partition cancels in the
+    regression term, whose pairs share a prompt, so only the optimism term pays the O(|X||Y|) normaliser);
+    ``project(params)`` onto Π's constraint set; ``initial`` params; the class's default (R_max, V_max(β))
+    bounds (None if unknown)."""
+
+    log_policy: Callable
+    logits_at: Callable
+    log_partition: Callable
+    project: Callable
+    initial: jax.Array
+    reward_range: float | None
+    value_range: Callable | None
+
+
+def parametrisation(model_class) -> Parametrisation:
+    """The parametrisation of a ``LinearSoftmaxClass`` (θ [d]) or a ``TabularClass`` (logits [X, Y])."""
+    if isinstance(model_class, LinearSoftmaxClass):
+        features, radius = model_class.features, model_class.radius
+        feature_norm = jnp.sqrt(jnp.max(jnp.sum(features**2, axis=-1)))
+        return Parametrisation(
+            log_policy=lambda theta: jax.nn.log_softmax(features @ theta, axis=-1),
+            logits_at=lambda theta, x, y: features[x, y] @ theta,
+            log_partition=lambda theta: jax.nn.logsumexp(features @ theta, axis=-1),
+            project=lambda theta: optax.projections.projection_l2_ball(theta, radius),
+            initial=jnp.zeros(model_class.dimension, jnp.float64),
+            reward_range=2.0 * radius * feature_norm + jnp.log(model_class.num_responses),
+            value_range=lambda beta: 4.0 * beta * radius * feature_norm,
+        )
+    if isinstance(model_class, TabularClass):
+        return Parametrisation(
+            log_policy=lambda logits: jax.nn.log_softmax(logits, axis=-1),
+            logits_at=lambda logits, x, y: logits[x, y],
+            log_partition=lambda logits: jax.nn.logsumexp(logits, axis=-1),
+            project=lambda logits: logits,
+            initial=jnp.zeros((model_class.num_prompts, model_class.num_responses), jnp.float64),
+            reward_range=None,
+            value_range=None,
+        )
+    raise TypeError(f"xpo_sharpen supports LinearSoftmaxClass and TabularClass, got {type(model_class).__name__}")
+
+
+def xpo_objective(log_on, log_base_sample, on_policy_log_base, base_log_base, mask, beta, alpha, loss_scale):
+    """The round-t objective of Algorithm 1 (proof's sign), from the learner's log-probabilities at the data:
+
+        α Σ_i m_i log π(ỹ_i|x_i) + loss_scale · Σ_i m_i (β[log π(y_i|x_i) − ℓ_i] − β[log π(ỹ_i|x_i) − ℓ̃_i] − (ℓ_i − ℓ̃_i))²,
+
+    ``log_on`` = log π(y_i|x_i), ``log_base_sample`` = log π(ỹ_i|x_i), ℓ = log π_base(y|x) (evaluated), ℓ̃ = log
+    π_base(ỹ|x) (sampled), m the mask of rounds so far, loss_scale = (R_max + V_max)^{-2}. Returns
+    (objective, residuals [T])."""
+    residuals = (beta * (log_on - on_policy_log_base) - beta * (log_base_sample - base_log_base)
+                 - (on_policy_log_base - base_log_base))
+    weights = mask.astype(jnp.float64)
+    value = alpha * jnp.sum(weights * log_base_sample) + loss_scale * jnp.sum(weights * residuals**2)
+    return value, residuals
+
+
+def round_loss(param: "Parametrisation", params, data, beta, alpha, loss_scale):
+    """``xpo_objective`` at ``params`` on the buffer ``data`` = (prompts, on_policy, base_responses, ℓ, ℓ̃, mask).
+
+    log π(y|x) − log π(ỹ|x) = logits(x, y) − logits(x, ỹ); the normaliser enters only through the α-term, and is
+    skipped when α is the Python number 0."""
+    prompts, on_policy, base_responses, on_policy_log_base, base_log_base, mask = data
+    logit_on = param.logits_at(params, prompts, on_policy)
+    logit_base = param.logits_at(params, prompts, base_responses)
+    if isinstance(alpha, (int, float)) and alpha == 0:
+        partition = 0.0  # cancels in the residuals; the α-term is absent
+    else:
+        partition = param.log_partition(params)[prompts]
+    return xpo_objective(logit_on - partition, logit_base - partition, on_policy_log_base, base_log_base, mask,
+                         beta, alpha, loss_scale)[0]
+
+
+def check_hyperparameters(num_rounds, beta, alpha, num_steps, num_validation, learning_rate):
+    """Validate XPO's hyper-parameters eagerly (they are Python numbers); return them normalised."""
+    num_rounds = check_positive_int(num_rounds, "num_rounds")
+    if is_concrete(beta):
+        beta = check_in_interval(beta, "beta", 0.0, np.inf, closed_low=False, closed_high=False)
+    if is_concrete(alpha):
+        alpha = check_in_interval(alpha, "alpha", 0.0, np.inf, closed_low=True, closed_high=False)
+    num_steps = check_positive_int(num_steps, "num_steps")
+    num_validation = check_positive_int(num_validation, "num_validation")
+    learning_rate = check_in_interval(learning_rate, "learning_rate", 0.0, np.inf, False, False)
+    return num_rounds, beta, alpha, num_steps, num_validation, learning_rate
+
+
+def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, beta, alpha, *, num_steps: int = 20,
+                num_validation: int = 16, learning_rate: float = 0.5, reward_range=None, value_range=None,
+                initial_params=None):
+    """Algorithm 1 (reward-based XPO) for T = ``num_rounds`` rounds; see the module docstring.
+
+    Args:
+      key: PRNG key. oracle: the sample-and-evaluate oracle (with evaluate, footnote 7).
+      model_class: ``LinearSoftmaxClass`` or ``TabularClass`` on the base's spaces.
+      num_rounds: T ≥ 1 (static). beta: β > 0. alpha: the optimism weight α ≥ 0 (0 switches exploration off).
+      num_steps: optax steps per round (static); learning_rate: Adam's step size.
+      num_validation: V validation draws per iterate for Ĵ_β (static).
+      reward_range, value_range: R_max and V_max; default the linear class's bounds (required for the tabular class).
+      initial_params: the parameters of π^(1) (default 0, the uniform policy).
+
+    Returns ``(XPOResult, oracle)``. Raises ``ValueError`` for β ≤ 0, α < 0, T < 1 (or any count < 1), a
+    non-positive learning rate or range, and ``TypeError`` for an unsupported class.
+    """
+    num_rounds, beta, alpha, num_steps, num_validation, learning_rate = check_hyperparameters(
+        num_rounds, beta, alpha, num_steps, num_validation, learning_rate)
+    check_class_matches_oracle(model_class, oracle)
+    param = parametrisation(model_class)
+    reward_range = param.reward_range if reward_range is None else reward_range
+    value_range = (param.value_range(beta) if param.value_range is not None else None) if value_range is None \
+        else value_range
+    if reward_range is None or value_range is None:
+        raise ValueError(f"{type(model_class).__name__} has no default bounds: pass reward_range (R_max) and "
+                         "value_range (V_max) explicitly")
+    for name, value in (("reward_range", reward_range), ("value_range", value_range)):
+        if is_concrete(value):
+            check_in_interval(float(value), name, 0.0, np.inf, closed_low=True, closed_high=False)
+    loss_scale = 1.0 / jnp.maximum(reward_range + value_range, 1e-12) ** 2
+    params0 = param.initial if initial_params is None else jnp.asarray(initial_params, jnp.float64)
+    if params0.shape != param.initial.shape:
+        raise ValueError(f"initial_params must have shape {param.initial.shape}, got {params0.shape}")
+    params0 = param.project(params0)
+
+    optimizer = optax.adam(learning_rate)
+    start = oracle
+    key_rounds, key_validation = jax.random.split(key)
+    zeros = jnp.zeros(num_rounds, jnp.int64)
+    empty = jnp.zeros(num_rounds, jnp.float64)
+
+    def round_step(carry, t):
+        params, oracle, data = carry
+        key_x, key_y, key_base = jax.random.split(jax.random.fold_in(key_rounds, t), 3)
+        prompt, oracle = oracle.draw_prompts(key_x, 1)
+        on_policy = jax.random.categorical(key_y, param.log_policy(params)[prompt])
+        batch, oracle = oracle.sample(key_base, prompt, 1)
+        on_policy_log_base, oracle = oracle.evaluate(prompt, on_policy)
+        prompts, ons, bases, log_ons, log_bases, mask = data
+        data = (prompts.at[t].set(prompt[0]), ons.at[t].set(on_policy[0]), bases.at[t].set(batch.responses[0, 0]),
+                log_ons.at[t].set(on_policy_log_base[0]), log_bases.at[t].set(batch.log_probs[0, 0]),
+                mask.at[t].set(True))
+
+        def loss(p):
+            return round_loss(param, p, data, beta, alpha, loss_scale)
+
+        def descend(state, _):
+            p, opt_state = state
+            updates, opt_state = optimizer.update(jax.grad(loss)(p), opt_state, p)
+            return (param.project(optax.apply_updates(p, updates)), opt_state), None
+
+        (params, _), _ = jax.lax.scan(descend, (params, optimizer.init(params)), None, length=num_steps)
+        value, gradient = jax.value_and_grad(loss)(params)
+        mapping = params - param.project(params - gradient)
+        return (params, oracle, data), (params, value, jnp.sqrt(jnp.sum(mapping**2)))
+
+    data0 = (zeros, zeros, zeros, empty, empty, jnp.zeros(num_rounds, bool))
+    (_, oracle, data), (trace, objective, gradient_norm) = jax.lax.scan(
+        round_step, (params0, oracle, data0), jnp.arange(num_rounds))
+    iterates = jnp.concatenate([params0[None], trace], axis=0)
+    trained = oracle
+
+    estimates, oracle = validate(key_validation, oracle, param.log_policy, iterates, beta, num_validation)
+    selected = jnp.argmax(estimates)
+    params = iterates[selected]
+    policy = TabularPolicy.tree_unflatten(None, (jnp.exp(param.log_policy(params)), model_class.prompt_probs))
+    result = XPOResult(policy, params, selected, queries_used(start, trained), queries_used(trained, oracle),
+                       iterates, estimates, objective, gradient_norm, data[0], data[1], data[2])
+    return result, oracle
+
+
+def validate(key, oracle: Oracle, log_policy: Callable, iterates, beta, num_validation: int):
+    """Ĵ_β(π^(t)) = (1/V) Σ_j [(1+β) log π_base(y_j|x_j) − β log π^(t)(y_j|x_j)], x_j ∼ μ, y_j ∼ π^(t)(·|x_j), for
+    every iterate; V prompts and V evaluations per iterate, keys folded from the iterate index. Returns
+    (estimates [T+1], oracle)."""
+
+    def one_iterate(oracle, indexed):
+        index, params = indexed
+        key_x, key_y = jax.random.split(jax.random.fold_in(key, index))
+        prompts, oracle = oracle.draw_prompts(key_x, num_validation)
+        log_table = log_policy(params)
+        responses = jax.random.categorical(key_y, log_table[prompts])
+        log_base, oracle = oracle.evaluate(prompts, responses)
+        return oracle, jnp.mean((1.0 + beta) * log_base - beta * log_table[prompts, responses])
+
+    oracle, estimates = jax.lax.scan(one_iterate, oracle, (jnp.arange(iterates.shape[0]), iterates))
+    return estimates, oracle
+
+
+def select_prefix(validation, num_rounds):
+    """The index XPO run for ``num_rounds`` ≤ T rounds returns: argmax of Ĵ_β over the first num_rounds + 1
+    iterates of a T-round run (valid because rounds and validation draws are keyed by their index). Vectorised:
+    ``validation`` [..., T+1], ``num_rounds`` broadcastable int array."""
+    validation = jnp.asarray(validation)
+    index = jnp.arange(validation.shape[-1])
+    num_rounds = jnp.asarray(num_rounds)[..., None]
+    masked = jnp.where(index <= num_rounds, validation, -jnp.inf)
+    return jnp.argmax(masked, axis=-1)
