@@ -194,9 +194,6 @@ def test_oracle_samples_and_evaluates_autoregressive_policies(name):
     assert (int(oracle.queries.prompts), int(oracle.queries.samples), int(oracle.queries.evaluations)) == (4, 20, 4)
 
 
-@pytest.mark.xfail(raises=ValueError, strict=False,
-                   reason="best_of_n's take_along_axis assumes responses [n, N]; AR responses are [n, N, H] "
-                          "(reported to the lead; passes once best_of_n gathers along the sample axis)")
 def test_best_of_n_runs_on_autoregressive_policies():
     policy = example_policies()["tree"]
     result, oracle = best_of_n(jax.random.key(0), Oracle(policy), jnp.array([0, 1, 1]), 8)

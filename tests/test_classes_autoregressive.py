@@ -106,8 +106,6 @@ def test_adaptive_sft_on_an_autoregressive_base_with_both_classes():
     assert float(sharpening_error(tabular.policy, BASE, 0.5)) == 0.0
 
 
-@pytest.mark.xfail(reason="best_of_n indexes the last axis, which is the token axis H for autoregressive bases",
-                   raises=ValueError, strict=False)
 def test_sft_on_an_autoregressive_base():
     result, _ = sft_sharpen(jax.random.PRNGKey(1), Oracle(BASE), AutoregressiveLinearClass.like(BASE, 3.0), 50, 8)
     assert result.responses.shape == (50, H) and int(result.queries.samples) == 400

@@ -41,8 +41,10 @@ def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: i
     """
     batch, oracle = oracle.sample(key, prompts, num_samples)
     best = jnp.argmax(batch.log_probs, axis=-1)
-    responses = jnp.take_along_axis(batch.responses, best[..., None], axis=-1)[..., 0]
     log_probs = jnp.take_along_axis(batch.log_probs, best[..., None], axis=-1)[..., 0]
+    # responses are [..., N] indices, or [..., N, H] token sequences for autoregressive bases
+    index = best.reshape(best.shape + (1,) * (batch.responses.ndim - best.ndim))
+    responses = jnp.take_along_axis(batch.responses, index, axis=best.ndim).squeeze(best.ndim)
     return BestOfNResult(responses, log_probs, oracle.queries), oracle
 
 
