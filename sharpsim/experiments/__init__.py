@@ -13,6 +13,10 @@ from sharpsim.sweep import Experiment
 
 EXPERIMENT_MODULES = [
     "bon_coverage",
+    "sft_coverage",
+    "sft_epsilon",
+    "sft_class_size",
+    "sft_n_vs_N",
     "rlhf_beta",
     "rlhf_margin",
     "greedy_vs_argmax",
