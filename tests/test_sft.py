@@ -232,3 +232,29 @@ def test_lemma_i1_expected_stopping_time_and_miss_probability(weights, mu, seed)
     misses = int((~in_argmax[picks]).sum())
     lower = beta.ppf(1e-6, misses, _TAPES - misses + 1) if misses else 0.0  # Clopper–Pearson lower end
     assert lower <= math.exp(-size * mu)
+
+
+# --- Lemma F.1: the MLE guarantee behind Thm 4.1 ---------------------------------------------------
+
+
+def test_lemma_f1_mle_hellinger_bound_on_realizable_finite_classes():
+    """E_x[D_H²(π̂, π^BoN_N)] ≤ 2 log(|Π|/ρ)/n with probability ≥ 1 − ρ (Lemma F.1), for an explicit class
+    and a product class that both contain π^BoN_N."""
+    from sharpsim.classes import ProductClass
+    from sharpsim.quantities import hellinger_squared
+
+    num_samples, num_prompts, seeds, rho = 4, 30, 400, 0.1
+    law = np.asarray(best_of_n_law(BASE, num_samples).probs)
+    rng = np.random.default_rng(12)
+    mixtures = rng.uniform(0.05, 0.6, size=(15, 1, 1))
+    members = np.concatenate([law[None], (1 - mixtures) * law + mixtures * rng.dirichlet(np.ones(4), size=(15, 3))])
+    rows = np.swapaxes(members[:4], 0, 1)  # [X, 4 candidates, Y]: the product of the first four members' rows
+    for model_class in (FiniteClass(members, BASE.prompt_probs), ProductClass(rows, BASE.prompt_probs)):
+        run = jax.jit(jax.vmap(lambda key: sft_sharpen(key, Oracle(BASE), model_class, num_prompts, num_samples)[0]))
+        results = run(jax.random.split(jax.random.PRNGKey(13), seeds))
+        reference = TabularPolicy(law, BASE.prompt_probs)
+        distances = np.asarray(jax.vmap(lambda fit: hellinger_squared(fit, reference))(results.policy))
+        bound = 2 * np.log(np.exp(model_class.log_size) / rho) / num_prompts
+        # the guarantee is loose (no constant hidden here: 2 log(|Π|/ρ)/n is the lemma's own bound), so the
+        # exceedance rate must simply stay below ρ
+        assert (distances > bound).mean() <= rho
