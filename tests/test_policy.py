@@ -235,3 +235,26 @@ def test_vmap_over_stacked_policies():
     # and the same numbers one policy at a time
     singles = [float(coverage_coefficient(TabularPolicy(probs[i], mus[i]))) for i in range(5)]
     np.testing.assert_allclose(singles, expected, rtol=1e-12)
+
+
+# ---- the shared strategies reach the hard cases -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "description, condition",
+    [
+        ("exact tie on top", lambda row: np.sum(row == row.max()) >= 2),
+        ("near-tie on top", lambda row: np.any((row < row.max()) & (row > row.max() * (1 - 1e-8)))),
+        ("tiny entry", lambda row: np.any((row > 0) & (row < 1e-11))),
+        ("zero entry", lambda row: np.any(row == 0)),
+        ("dominant entry", lambda row: 1 - 1e-10 < row.max() < 1),
+    ],
+)
+def test_prob_rows_strategy_generates(description, condition):
+    """``conftest.prob_rows`` produces each pathological case the property tests rely on."""
+    from hypothesis import find
+
+    from conftest import prob_rows
+
+    row = find(prob_rows(5), condition, settings=settings(max_examples=2000, database=None))
+    assert np.isclose(row.sum(), 1.0, atol=1e-12), description
