@@ -11,7 +11,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from sharpsim.algorithms import BestOfNResult, best_of_n, best_of_n_law, running_best_index  # noqa: E402
-from sharpsim.families import families, make, register_family  # noqa: E402
+from sharpsim.families import family_names, make, register_family  # noqa: E402
 from sharpsim.oracle import Oracle, QueryBudgetExceeded, QueryCount, SampleBatch  # noqa: E402
 from sharpsim.policy import TabularPolicy, as_tabular  # noqa: E402
 from sharpsim.quantities import (  # noqa: E402
@@ -45,7 +45,7 @@ __all__ = [
     "best_of_n",
     "best_of_n_law",
     "coverage_coefficient",
-    "families",
+    "family_names",
     "hellinger_squared",
     "hellinger_squared_per_prompt",
     "is_sharpened",

@@ -9,7 +9,7 @@ import sys
 import time
 
 from sharpsim.experiments import experiment_names, get_experiment
-from sharpsim.families import families
+from sharpsim.families import family_names
 from sharpsim.sweep import default_layout, run_experiment
 
 
@@ -47,7 +47,7 @@ def command_list(arguments) -> int:
         print(f"  {name:20s} {experiment.title}")
         print(f"  {'':20s} grid: {axes}; seeds: {experiment.seeds}")
     print("instance families (sharpsim.make(name, ...)):")
-    print("  " + ", ".join(families()))
+    print("  " + ", ".join(family_names()))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Synthetic base policies with controllable coverage, margin and size, and a registry by name.
 
-``make(name, **params)`` builds an instance; ``families()`` lists the names. Every family documents its
+``make(name, **params)`` builds an instance; ``family_names()`` lists the names. Every family documents its
 C_cov = E_μ[1/π(y*(x)|x)] and γ_margin as formulas (tests check them against ``quantities``). Families with
 randomness take an explicit ``key``. Other modules (autoregressive instances, the hard family of
 Thm. 3.1) register theirs with ``@register_family``.
@@ -33,14 +33,14 @@ def register_family(name: str) -> Callable:
     return decorate
 
 
-def families() -> list[str]:
+def family_names() -> list[str]:
     """Names of all registered instance families, sorted."""
     return sorted(_REGISTRY)
 
 
 def family_builder(name: str) -> Callable:
     if name not in _REGISTRY:
-        raise ValueError(f"unknown instance family {name!r}; known families: {', '.join(families())}")
+        raise ValueError(f"unknown instance family {name!r}; known families: {', '.join(family_names())}")
     return _REGISTRY[name]
 
 
