@@ -286,3 +286,20 @@ def test_concentrability_of_the_base_is_one_and_kl_matches():
     assert float(concentrability(base, base)) == pytest.approx(1.0, rel=1e-15)
     assert float(regularized_objective(base, base, 2.0)) == pytest.approx(float(expected_log_likelihood(base, base)))
     assert float(kl_divergence(base, base)) == 0.0
+
+
+def test_power_log_probs_stays_finite_where_probabilities_underflow():
+    """log π*_β = (1 + 1/β)(log π − log π_max) − log Σ exp(·): at β = 1e-3 the runner-up's probability underflows
+    to 0 but its log stays exact; zero-probability responses stay at −inf."""
+    from sharpsim.kl_regularized import power_log_probs
+
+    probs = np.array([[0.5, 0.3, 0.2, 0.0]])
+    beta = 1e-3
+    got = np.asarray(power_log_probs(TabularPolicy(probs), beta))[0]
+    exponent = 1 + 1 / beta
+    logits = exponent * (np.log(probs[0, :3]) - np.log(0.5))
+    expected = logits - (logits.max() + np.log(np.sum(np.exp(logits - logits.max()))))
+    np.testing.assert_allclose(got[:3], expected, rtol=1e-12)
+    assert got[3] == -np.inf and np.asarray(power_policy(TabularPolicy(probs), beta).probs)[0, 2] == 0.0
+    np.testing.assert_allclose(np.exp(np.asarray(power_log_probs(TabularPolicy(probs), 0.5))),
+                               np.asarray(power_policy(TabularPolicy(probs), 0.5).probs), rtol=1e-12)
