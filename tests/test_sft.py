@@ -243,7 +243,7 @@ def test_lemma_f1_mle_hellinger_bound_on_realizable_finite_classes():
     from sharpsim.classes import ProductClass
     from sharpsim.quantities import hellinger_squared
 
-    num_samples, num_prompts, seeds, rho = 4, 30, 400, 0.1
+    num_samples, num_prompts, seeds, rho = 4, 30, 200, 0.1
     law = np.asarray(best_of_n_law(BASE, num_samples).probs)
     rng = np.random.default_rng(12)
     mixtures = rng.uniform(0.05, 0.6, size=(15, 1, 1))
