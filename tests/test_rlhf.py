@@ -100,8 +100,8 @@ def test_tabular_recovers_the_target_with_many_pairs():
             rlhf_sharpen(key, Oracle(base), TabularClass.like(base), n, 0.2)[0].policy, target)))
         return np.asarray(run(jax.random.split(jax.random.PRNGKey(0), 16)))
 
-    kls = {n: mean_kl(n) for n in (4, 64, 2048)}
-    assert kls[4].mean() > kls[64].mean() > kls[2048].mean()
+    kls = {n: mean_kl(n) for n in (4, 2048)}
+    assert kls[4].mean() > kls[2048].mean()
     assert kls[4].mean() > 1e-2  # with 4 pairs some responses (or prompts) are unseen
     assert kls[2048].max() < 1e-12  # every response seen: π̂ = π*_β exactly
 
