@@ -10,8 +10,52 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from sharpsim.algorithms import BestOfNResult, best_of_n, best_of_n_law, running_best_index  # noqa: E402
+from sharpsim.algorithms.adaptive_sft import (  # noqa: E402
+    AdaptiveSFTResult,
+    adaptive_sft_sharpen,
+    adaptive_stopping_time,
+)
+from sharpsim.algorithms.best_of_n import BestOfNResult, best_of_n, best_of_n_law, running_best_index  # noqa: E402
+from sharpsim.algorithms.sft import SFTResult, sft_sharpen  # noqa: E402
+from sharpsim.autoregressive import (  # noqa: E402
+    AutoregressivePolicy,
+    TreePolicy,
+    indices_to_sequences,
+    sequences_to_indices,
+)
+from sharpsim.autoregressive_mass import (  # noqa: E402
+    MassEstimate,
+    estimate_target_mass,
+    sequence_sharpening_error,
+    target_mass,
+)
+from sharpsim.classes import (  # noqa: E402
+    AutoregressiveLinearClass,
+    FiniteClass,
+    FiniteFit,
+    LinearSoftmaxClass,
+    LinearSoftmaxFit,
+    ProductClass,
+    TabularClass,
+)
+from sharpsim.decoding import (  # noqa: E402
+    Decoded,
+    beam_search,
+    greedy_decode,
+    in_argmax_set,
+    sample_with_temperature,
+    sequence_argmax,
+    viterbi_decode,
+)
+from sharpsim.exact_sft import (  # noqa: E402
+    exact_sft_error_distribution,
+    exact_sft_expected_error,
+    exact_sft_success_probability,
+)
 from sharpsim.families import family_names, make, register_family  # noqa: E402
+from sharpsim.families_autoregressive import max_cut_brute_force, not_closed_best_mass  # noqa: E402  (registers)
+from sharpsim.linear_softmax_ar import LinearSoftmaxARPolicy, best_achievable_log_mass  # noqa: E402
+from sharpsim.markov_ar import MarkovPolicy  # noqa: E402
 from sharpsim.oracle import Oracle, QueryBudgetExceeded, QueryCount, SampleBatch  # noqa: E402
 from sharpsim.policy import TabularPolicy, as_tabular  # noqa: E402
 from sharpsim.quantities import (  # noqa: E402
@@ -33,6 +77,41 @@ from sharpsim.quantities import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdaptiveSFTResult",
+    "AutoregressiveLinearClass",
+    "AutoregressivePolicy",
+    "Decoded",
+    "FiniteClass",
+    "FiniteFit",
+    "LinearSoftmaxARPolicy",
+    "LinearSoftmaxClass",
+    "LinearSoftmaxFit",
+    "MarkovPolicy",
+    "MassEstimate",
+    "ProductClass",
+    "SFTResult",
+    "TabularClass",
+    "TreePolicy",
+    "adaptive_sft_sharpen",
+    "adaptive_stopping_time",
+    "beam_search",
+    "best_achievable_log_mass",
+    "estimate_target_mass",
+    "exact_sft_error_distribution",
+    "exact_sft_expected_error",
+    "exact_sft_success_probability",
+    "greedy_decode",
+    "in_argmax_set",
+    "indices_to_sequences",
+    "max_cut_brute_force",
+    "not_closed_best_mass",
+    "sample_with_temperature",
+    "sequence_argmax",
+    "sequence_sharpening_error",
+    "sequences_to_indices",
+    "sft_sharpen",
+    "target_mass",
+    "viterbi_decode",
     "BestOfNResult",
     "Oracle",
     "QueryBudgetExceeded",
