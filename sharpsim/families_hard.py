@@ -106,7 +106,8 @@ class HardClass:
             top_mass = _base_top_mass(num_candidates, gamma)
         for name, value in (("num_rare", jnp.asarray(num_rare, jnp.int64)),
                             ("num_candidates", jnp.asarray(num_candidates, jnp.int64)),
-                            ("delta", jnp.asarray(delta, jnp.float64)), ("top_mass", jnp.asarray(top_mass, jnp.float64)),
+                            ("delta", jnp.asarray(delta, jnp.float64)),
+                            ("top_mass", jnp.asarray(top_mass, jnp.float64)),
                             ("gamma", float(gamma)), ("max_rare", int(max_rare)),
                             ("max_candidates", int(max_candidates))):
             object.__setattr__(self, name, value)

@@ -82,7 +82,8 @@ def _check_class(model_class) -> HardClass:
 
 
 def observation_sets(model_class: HardClass, prompts, responses, log_probs, weights=None):
-    """(seen, revealed), bool [max_rare, max_candidates]: candidate j of rare prompt i was drawn / was drawn with ℓ = log a.
+    """(seen, revealed), bool [max_rare, max_candidates]: candidate j of rare prompt i was drawn / was drawn
+    with ℓ = log a.
 
     ``prompts`` [n], ``responses`` and ``log_probs`` [n, N] (one row of samples per drawn prompt);
     ``weights`` [n] (optional): prompts with weight 0 are ignored (a prefix mask for fixed-shape budgets).
@@ -116,7 +117,8 @@ def posterior_from_sets(seen: jax.Array, revealed: jax.Array, candidate_mask=Non
 
 
 def hard_posterior(model_class: HardClass, prompts, responses, log_probs, weights=None) -> jax.Array:
-    """The exact posterior [max_rare, max_candidates] (rows past d are meaningless) of the hidden index I (0-based) under the uniform prior, from oracle answers."""
+    """The exact posterior [max_rare, max_candidates] of the 0-based hidden index I under the uniform prior,
+    from oracle answers (rows past d are meaningless)."""
     sets = observation_sets(model_class, prompts, responses, log_probs, weights)
     return posterior_from_sets(*sets, model_class.candidate_mask)
 

@@ -13,6 +13,7 @@ from sharpsim.sweep import Experiment
 
 EXPERIMENT_MODULES = [
     "bon_coverage",
+    "lower_bound",
     "sft_coverage",
     "sft_epsilon",
     "sft_class_size",
