@@ -64,16 +64,16 @@ def test_law_engine_matches_exact_and_oracle():
 
 
 def test_law_engine_masks_padding():
-    # the first n of max_prompts pairs count: at n = max_prompts the result must not depend on the padding size
+    # only the first n of the max_prompts padded pairs count (same compilation as the test above)
     policy = rare_instance()
     model_class = TabularClass.like(policy)
-    keys = jax.random.split(jax.random.PRNGKey(2), 200)
-    small = common.sft_success_law(policy, model_class, keys, jnp.asarray(30), jnp.asarray(8.0), EPS, DELTA, 32)
+    keys = jax.random.split(jax.random.PRNGKey(2), 600)  # 600 seeds, like the test above: no recompilation
+    small = common.sft_success_law(policy, model_class, keys, jnp.asarray(30), jnp.asarray(8.0), EPS, DELTA, 64)
     exact = exact_sft_success_probability(policy, 30, 8, DELTA, EPS)
-    low, high = wilson_interval(int(np.sum(small)), 200, confidence=0.999)
+    low, high = wilson_interval(int(np.sum(small)), 600, confidence=0.999)
     assert low <= exact <= high
     # n = 0 prompts would leave every rare prompt unseen: never sharp
-    none = common.sft_success_law(policy, model_class, keys, jnp.asarray(0), jnp.asarray(8.0), EPS, DELTA, 32)
+    none = common.sft_success_law(policy, model_class, keys, jnp.asarray(0), jnp.asarray(8.0), EPS, DELTA, 64)
     assert not np.any(np.asarray(none))
 
 
@@ -97,7 +97,7 @@ def test_adaptive_hit_law_closed_form_and_lemma_i1():
 
 def test_adaptive_hit_law_matches_algorithm():
     policy = common.rare_prompt_instance(2, 6, 0.5)
-    mu, cap, seeds, n = 1.5, 64, 300, 60
+    mu, cap, seeds, n = 1.5, 64, 200, 60
     hit, expected = common.adaptive_hit_law(policy, mu, cap)
     run = jax.jit(jax.vmap(lambda k: adaptive_sft_sharpen(k, Oracle(policy), TabularClass.like(policy), n, mu, cap)[0]))
     result = run(jax.random.split(jax.random.PRNGKey(3), seeds))
@@ -117,10 +117,10 @@ def test_adaptive_hit_law_matches_algorithm():
 def test_searches_compile_once_and_record():
     policy = rare_instance()
     model_class = TabularClass.like(policy)
-    keys = jax.random.split(jax.random.PRNGKey(4), 64)
-    common.sft_success_law.trace_count = 0
-    result, n, big_n = common.search_sft_ray(policy, model_class, keys, EPS, DELTA, 0.1, 100.0, 30.0, 256)
-    assert common.sft_success_law.trace_count == 1 and result.budgets.size > 3
+    keys = jax.random.split(jax.random.PRNGKey(4), 600)
+    before = common.sft_success_law.trace_count
+    result, n, big_n = common.search_sft_ray(policy, model_class, keys, EPS, DELTA, 0.1, 100.0, 30.0, 64)
+    assert common.sft_success_law.trace_count - before <= 1 and result.budgets.size > 3  # ≤ 1: maybe cached
     assert math.isfinite(result.estimate) and (n, big_n) == common.ray_point(result.estimate, 100.0, 30.0)
     rows = common.search_rows(result, lambda b: common.ray_point(b, 100.0, 30.0), lambda a, b: a * b)
     import pandas as pd
@@ -136,9 +136,9 @@ def test_ray_point():
 
 
 @pytest.mark.parametrize("name, overrides, seeds", [
-    ("sft_coverage", {"num_candidates": [8, 16, 32], "ratio": [1.0]}, 40),
-    ("sft_epsilon", {"eps": [0.4, 0.2, 0.1]}, 40),
-    ("sft_class_size", {"num_rare": [1, 2, 4], "model_class": ["product", "tabular"]}, 40),
+    ("sft_coverage", {"num_candidates": [8, 16, 32], "ratio": [1.0]}, 36),
+    ("sft_epsilon", {"eps": [0.4, 0.2, 0.1]}, 36),
+    ("sft_class_size", {"num_rare": [1, 2, 4], "model_class": ["product", "tabular"]}, 36),
     ("sft_n_vs_N", {"num_prompts": [2, 16, 128], "max_samples": [256], "num_sample_levels": [6]}, 1),
 ])
 def test_experiment_runs_on_a_tiny_grid(tmp_path, name, overrides, seeds):

@@ -247,9 +247,10 @@ def finish(plotting, figure, axes, footnote: str, figure_path, wspace: float = 0
     from sharpsim.sweep import atomic_save_figure
 
     for ax in axes:
-        handles = ax.get_legend_handles_labels()[0]
+        handles, labels = ax.get_legend_handles_labels()
         if handles:
-            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1 if len(handles) <= 3 else 2)
+            columns = 1 if len(handles) <= 3 or max(len(label) for label in labels) > 45 else 2
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=columns)
     plotting.footnote(figure, footnote)
     figure.subplots_adjust(bottom=0.4, wspace=wspace)
     atomic_save_figure(figure, figure_path)
