@@ -15,7 +15,14 @@ from sharpsim.algorithms.adaptive_sft import (  # noqa: E402
     adaptive_sft_sharpen,
     adaptive_stopping_time,
 )
+from sharpsim.algorithms.bayes_hard import (  # noqa: E402
+    BayesHardResult,
+    adaptive_bayes_hard_learner,
+    bayes_hard_learner,
+    hard_posterior,
+)
 from sharpsim.algorithms.best_of_n import BestOfNResult, best_of_n, best_of_n_law, running_best_index  # noqa: E402
+from sharpsim.algorithms.rlhf import RLHFResult, rlhf_regression_loss, rlhf_sharpen  # noqa: E402
 from sharpsim.algorithms.sft import SFTResult, sft_sharpen  # noqa: E402
 from sharpsim.autoregressive import (  # noqa: E402
     AutoregressivePolicy,
@@ -53,6 +60,18 @@ from sharpsim.exact_sft import (  # noqa: E402
     exact_sft_success_probability,
 )
 from sharpsim.families import family_names, make, register_family  # noqa: E402
+from sharpsim.families_hard import HardClass, HardPolicy, hard_parameters  # noqa: E402  (registers "hard")
+from sharpsim.kl_regularized import (  # noqa: E402
+    concentrability,
+    density_ratio_moment,
+    expected_log_likelihood,
+    log_ratio_range,
+    loss_concentrability,
+    power_policy,
+    regularized_objective,
+    reward_range,
+    sharpening_beta,
+)
 from sharpsim.families_autoregressive import max_cut_brute_force, not_closed_best_mass  # noqa: E402  (registers)
 from sharpsim.linear_softmax_ar import LinearSoftmaxARPolicy, best_achievable_log_mass  # noqa: E402
 from sharpsim.markov_ar import MarkovPolicy  # noqa: E402
@@ -77,6 +96,25 @@ from sharpsim.quantities import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesHardResult",
+    "HardClass",
+    "HardPolicy",
+    "RLHFResult",
+    "adaptive_bayes_hard_learner",
+    "bayes_hard_learner",
+    "concentrability",
+    "density_ratio_moment",
+    "expected_log_likelihood",
+    "hard_parameters",
+    "hard_posterior",
+    "log_ratio_range",
+    "loss_concentrability",
+    "power_policy",
+    "regularized_objective",
+    "reward_range",
+    "rlhf_regression_loss",
+    "rlhf_sharpen",
+    "sharpening_beta",
     "AdaptiveSFTResult",
     "AutoregressiveLinearClass",
     "AutoregressivePolicy",
