@@ -23,6 +23,7 @@ both engines against the oracle-based algorithms (``sft_sharpen``, ``adaptive_sf
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -71,9 +72,9 @@ def rare_prompt_coverage(num_candidates, rare_mass):
 # --- the law engine -----------------------------------------------------------------------------------
 
 @counted_jit(static_argnames=("max_prompts",))
-def sft_success_law(policy, model_class, keys, num_prompts, num_samples, eps, delta, max_prompts: int):
-    """bool [seeds]: is SFT-Sharpening at (n, N) (ε, δ)-sharp? Training pairs drawn from their exact law."""
-    law = best_of_n_law(policy, num_samples).probs
+def pairs_success_law(policy, model_class, law, keys, num_prompts, eps, delta, max_prompts: int):
+    """bool [seeds]: is the MLE on n i.i.d. pairs x ∼ μ, y ∼ law(·|x) (ε, δ)-sharp? The training set of SFT with
+    ``law`` = π^BoN_N, or of adaptive SFT with ``law`` = the AdaBoN hit law (``adaptive_pick_law``)."""
     weights = (jnp.arange(max_prompts) < num_prompts).astype(jnp.float64)
 
     def one(key):
@@ -86,7 +87,18 @@ def sft_success_law(policy, model_class, keys, num_prompts, num_samples, eps, de
     return jax.vmap(one)(keys)
 
 
-def adaptive_hit_law(policy, mu, cap: int) -> tuple[jax.Array, jax.Array]:
+@jax.jit
+def _bon_law(policy, num_samples):
+    return best_of_n_law(policy, num_samples).probs
+
+
+def sft_success_law(policy, model_class, keys, num_prompts, num_samples, eps, delta, max_prompts: int):
+    """bool [seeds]: is SFT-Sharpening at (n, N) (ε, δ)-sharp? Training pairs drawn from their exact law π^BoN_N."""
+    return pairs_success_law(policy, model_class, _bon_law(policy, jnp.asarray(num_samples, jnp.float64)), keys,
+                             num_prompts, eps, delta, max_prompts)
+
+
+def adaptive_hit_law(policy, mu, cap: int, max_cap: int | None = None) -> tuple[jax.Array, jax.Array]:
     """Per prompt: (P[AdaBoN pick ∈ y*(x)], E[min(N_μ(x), cap)]) for the stopping rule of Eq. (10), exactly.
 
     Order the responses by decreasing π(y|x) (F_i = mass of the i best) and let L_u be the rank of the best of
@@ -94,15 +106,25 @@ def adaptive_hit_law(policy, mu, cap: int) -> tuple[jax.Array, jax.Array]:
     u ≥ k_{L_u} (monotone in u), so P(N_μ > u) = Σ_i P(L_u = i)·1{u < k_i}; the pick misses the j = |y*|
     argmaxes iff no argmax is drawn before stopping:
         P(miss) = (1 − F_j)^cap + F_j Σ_{u=1}^{cap−1} Σ_{i>j} P(L_u = i)·1{u ≥ k_i}.
+
+    ``max_cap`` ≥ cap fixes the shapes (the tape is padded and masked), so one compilation serves every cap.
     """
+    max_cap = cap if max_cap is None else max_cap
+    if not 1 <= cap <= max_cap:
+        raise ValueError(f"cap must lie in [1, max_cap={max_cap}], got {cap}")
+    return _adaptive_hit_law(as_tabular(policy), jnp.asarray(mu, jnp.float64), jnp.asarray(cap, jnp.float64), max_cap)
+
+
+@partial(jax.jit, static_argnames=("max_cap",))
+def _adaptive_hit_law(policy, mu, cap, max_cap: int):
     policy = as_tabular(policy)
     probs = -jnp.sort(-policy.probs, axis=-1)  # descending
     cumulative = jnp.minimum(jnp.cumsum(probs, axis=-1), 1.0)
     previous = jnp.concatenate([jnp.zeros_like(cumulative[:, :1]), cumulative[:, :-1]], axis=-1)
     thresholds = jnp.where(probs > 0, jnp.ceil(mu / jnp.where(probs > 0, probs, 1.0) - 1e-12), jnp.inf)
-    draws = jnp.arange(1, cap, dtype=jnp.float64)[:, None, None]  # u = 1..cap−1
-    with np.errstate(divide="ignore"):
-        rank_law = (jnp.exp(draws * jnp.log1p(-previous)) - jnp.exp(draws * jnp.log1p(-cumulative)))  # [u, X, Y]
+    draws = jnp.arange(1, max_cap, dtype=jnp.float64)[:, None, None]  # u = 1..cap−1 (masked beyond)
+    rank_law = (jnp.exp(draws * jnp.log1p(-previous)) - jnp.exp(draws * jnp.log1p(-cumulative)))  # [u, X, Y]
+    rank_law = jnp.where(draws < cap, rank_law, 0.0)
     still_running = rank_law * (draws < thresholds)
     expected = 1.0 + jnp.sum(still_running, axis=(0, 2))
     num_argmax = jnp.sum(argmax_mask(policy), axis=-1)
@@ -113,24 +135,25 @@ def adaptive_hit_law(policy, mu, cap: int) -> tuple[jax.Array, jax.Array]:
     return 1.0 - miss, expected
 
 
-@counted_jit(static_argnames=("max_prompts",))
+@jax.jit
+def adaptive_pick_law(policy, hit) -> jax.Array:
+    """[X, Y]: a pick law with the AdaBoN hit probabilities: mass ``hit[x]`` on one argmax response of x, the rest
+    on one non-argmax response. Exact in law for classes whose sharpness depends only on hits (tabular)."""
+    policy = as_tabular(policy)
+    mask = argmax_mask(policy)
+    top = jnp.argmax(mask, axis=-1)
+    below = jnp.argmax(~mask & (policy.probs > 0), axis=-1)  # used only when hit < 1, i.e. a non-argmax exists
+    rows = jnp.arange(policy.num_prompts)
+    law = jnp.zeros(policy.probs.shape).at[rows, below].add(1.0 - hit)
+    return law.at[rows, top].add(hit)
+
+
 def adaptive_success_law(policy, model_class, hit, keys, num_prompts, eps, delta, max_prompts: int):
     """bool [seeds]: is adaptive SFT with n prompts (ε, δ)-sharp? Picks are hits w.p. ``hit`` [X] (exact for
-    classes whose sharpness depends only on hits, e.g. the tabular class)."""
-    mask = argmax_mask(policy)
-    top = jnp.argmax(mask, axis=-1)  # an argmax response
-    below = jnp.argmax(~mask & (policy.probs > 0), axis=-1)  # a non-argmax response (used only on a miss)
-    weights = (jnp.arange(max_prompts) < num_prompts).astype(jnp.float64)
-
-    def one(key):
-        key_prompts, key_hits = jax.random.split(key)
-        prompts = policy.sample_prompts(key_prompts, max_prompts)
-        hits = jax.random.uniform(key_hits, (max_prompts,)) < hit[prompts]
-        picks = jnp.where(hits, top[prompts], below[prompts])
-        fitted = as_tabular(model_class.fit(prompts, picks, weights))
-        return sharpening_error(fitted, policy, delta) <= eps
-
-    return jax.vmap(one)(keys)
+    classes whose sharpness depends only on hits, e.g. the tabular class). Shares ``pairs_success_law``'s
+    compilation with ``sft_success_law``."""
+    return pairs_success_law(policy, model_class, adaptive_pick_law(policy, hit), keys, num_prompts, eps, delta,
+                             max_prompts)
 
 
 # --- searches along a ray --------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ COVERAGE_SCALE = 2.0  # M = ⌈COVERAGE_SCALE/ε⌉
 SMALLEST_EPS = 0.0125
 MAX_RESPONSES = math.ceil(COVERAGE_SCALE / SMALLEST_EPS) + 1  # shared response padding (one compilation)
 MU = math.log(2.0 / DELTA)  # Thm D.1's stopping parameter
+# the largest tape the stopping rule can need: μ / (smallest response probability (1 − 2/M)/(M − 1)) at the smallest ε
+MAX_CAP = math.ceil(MU * (MAX_RESPONSES - 2) / (1 - 2 / (MAX_RESPONSES - 1))) + 2
 
 
 def instance_parameters(eps: float) -> tuple[int, float]:
@@ -81,7 +83,7 @@ def run_cell(params, key, seeds):
         rows = search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
     elif algorithm == "adaptive":
         cap = math.ceil(MU / float(np.min(policy.probs[policy.probs > 0]))) + 1  # never binds
-        hit, expected = adaptive_hit_law(policy, MU, cap)
+        hit, expected = adaptive_hit_law(policy, MU, cap, max_cap=MAX_CAP)
         per_prompt = float(np.sum(np.asarray(policy.prompt_probs) * np.asarray(expected)))  # E_x E[N_μ(x)]
         result, _ = search_adaptive(policy, model_class, hit, keys, eps, DELTA, RHO, prompts_unit,
                                     max_prompts_for(prompts_unit))

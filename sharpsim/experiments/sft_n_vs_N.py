@@ -184,6 +184,6 @@ EXPERIMENT = Experiment(
     seeds=1,
     run_cell=run_cell,
     analyze=analyze,
-    quick_grid={"num_prompts": [2, 16, 128, 1024], "max_samples": [1024], "num_sample_levels": [8]},
+    quick_grid={"num_prompts": [8, 256], "max_samples": [512], "num_sample_levels": [7]},
     quick_seeds=1,
 )
