@@ -52,6 +52,7 @@ import numpy as np
 import optax
 
 from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.algorithms.rlhf import rlhf_residuals
 from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.tabular import TabularClass
@@ -146,8 +147,8 @@ def xpo_objective(log_on, log_base_sample, on_policy_log_base, base_log_base, ma
     ``log_on`` = log π(y_i|x_i), ``log_base_sample`` = log π(ỹ_i|x_i), ℓ = log π_base(y|x) (evaluated), ℓ̃ = log
     π_base(ỹ|x) (sampled), m the mask of rounds so far, loss_scale = (R_max + V_max)^{-2}. Returns
     (objective, residuals [T])."""
-    residuals = (beta * (log_on - on_policy_log_base) - beta * (log_base_sample - base_log_base)
-                 - (on_policy_log_base - base_log_base))
+    residuals = rlhf_residuals(jnp.stack([log_on, log_base_sample], axis=-1),
+                               jnp.stack([on_policy_log_base, base_log_base], axis=-1), beta)
     weights = mask.astype(jnp.float64)
     value = alpha * jnp.sum(weights * log_base_sample) + loss_scale * jnp.sum(weights * residuals**2)
     return value, residuals

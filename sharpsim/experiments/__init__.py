@@ -21,6 +21,8 @@ EXPERIMENT_MODULES = [
     "rlhf_beta",
     "rlhf_margin",
     "greedy_vs_argmax",
+    "xpo_vs_sft",
+    "offline_vs_online",
 ]
 
 
