@@ -19,6 +19,11 @@ m* from ``complexity.sample_complexity`` (95% Wilson intervals per budget, commo
 What to expect on this instance: the reward-regression targets are noiseless and the class is linear, so any
 ≈ d pairs whose feature differences span R^d identify π*_β = π_{(1+1/β)θ*} — offline as well as online. The
 C_conc and SEC of the theorems are worst-case over classes; here neither RLHF variant needs y* to be sampled.
+
+Measured (full run, 100 seeds). SFT: m* = 18 → 453 as C_cov = 9.2 → 200, log-log slope 1.02 [0.89, 1.15] on
+C_cov, on top of its exact curve. Offline RLHF and XPO: m* = 22–24 at every coverage (slope −0.03 [−0.05, 0.00]),
+≈ 2d, i.e. about d pairs; at the highest scale (C_cov = 9.2) SFT is cheaper (18 vs 24). Offline RLHF is *not*
+worse than XPO here: exploration is not what removes C_cov on this instance, the linear regression is.
 """
 
 from __future__ import annotations
@@ -143,8 +148,9 @@ def analyze(table, figure_path):
             fit = fit_loglog_slope(coverage[reached], est[reached])
             slopes[method] = {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high}
             label += f": slope {fit.slope:.2f} [{fit.slope_low:.2f}, {fit.slope_high:.2f}]"
+        shown = coverage * (1.06 if method == "xpo" else 1.0)  # XPO drawn 6% to the right: it overlaps RLHF
         if reached.any():
-            plotting.errorbar_points(ax, coverage[reached], est[reached], low[reached],
+            plotting.errorbar_points(ax, shown[reached], est[reached], low[reached],
                                      np.where(np.isfinite(high), high, est)[reached], marker=markers[method],
                                      label=label)
         for r in mine:
@@ -164,13 +170,13 @@ def analyze(table, figure_path):
     ax.set_xlabel(r"coverage coefficient $C_{cov}$ (sphere, d = 12, scale 4 → 0.25)")
     ax.set_ylabel(r"queries $m^*$ for $\pi(y^*)\geq 1-\delta$ w.p. $\geq 1-\rho$")
     ax.set_title("offline RLHF, XPO and SFT across coverage")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     seeds = int(min(r["seeds"] for r in rows))
     plotting.footnote(figure, f"δ = {DELTA}, ρ = {RHO}; {seeds} seeds per point; bars: 95% Wilson intervals per "
                       "budget turned into an interval on m*; arrows: m* beyond the largest budget. RLHF m = 2n, "
                       f"XPO m = 2T (plus {NUM_VALIDATION}(T+1) validation evaluations, not counted); slopes: "
-                      "least squares on log-log axes, 95% t-intervals.")
-    figure.subplots_adjust(bottom=0.34)
+                      "least squares on log-log axes, 95% t-intervals; XPO points drawn 6% right of their C_cov.")
+    figure.subplots_adjust(bottom=0.4)
     atomic_save_figure(figure, figure_path)
     plotting.close(figure)
     return {"delta": DELTA, "rho": RHO, "dimension": DIMENSION, "cells": rows, "slopes": slopes}
