@@ -22,8 +22,9 @@ y* gives the same instance up to relabelling; ``optimum`` picks which (default: 
 index-0 tie-breaking can masquerade as sharpening).
 
 Realizability (Thm J.3): π*_β ∝ π_base^{1+1/β} = π_{(1+1/β)θ*}, which lies in Π_{φ,B} iff (1 + 1/β)·scale ≤ B.
-The default radius is Thm J.3's condition with equality, B = 3·scale·log(2|Y|/δ)/γ_margin, which admits the
-β = γ_margin/(2 log(2|Y|/δ)) of Thm J.2/4.3 (then (1 + 1/β)·scale ≤ B).
+The default radius is Thm J.3's condition with equality, B = 3·scale·log(2|Y|/δ)/γ_margin, raised when needed to
+(1 + 2 log(2|Y|/δ)/γ_margin)·scale so that it always admits the β = γ_margin/(2 log(2|Y|/δ)) of Thm J.2/4.3, i.e.
+(1 + 1/β)·scale ≤ B (J.3's value suffices whenever log(2|Y|/δ) ≥ γ_margin, as in every default instance).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def sphere(dimension: int = 8, scale: float = 1.0, min_distance: int | None = No
       dimension: d ∈ [2, 24].
       scale: ‖θ*‖ > 0 (the paper takes 1).
       min_distance: the code's minimum Hamming distance h ∈ [1, d]; default ⌈d/4⌉ (a 1-packing of the sphere).
-      radius: the class's B; default 3·scale·log(2|Y|/δ)/γ_margin (Thm J.3's condition with equality).
+      radius: the class's B; default scale·max(3L/γ_margin, 1 + 2L/γ_margin), L = log(2|Y|/δ) (Thm J.3).
       delta: the δ in that default radius, in (0, 1).
       optimum: index of y* among the codewords; default the last one.
     """
@@ -143,7 +144,8 @@ def sphere(dimension: int = 8, scale: float = 1.0, min_distance: int | None = No
     margin = math.expm1(2.0 * scale * min_distance / dimension)
     coverage = float(np.sum(np.exp(-2.0 * scale * distances / dimension)))
     if radius is None:
-        radius = 3.0 * scale * math.log(2 * num_responses / delta) / margin
+        log_term = math.log(2 * num_responses / delta)
+        radius = scale * max(3.0 * log_term / margin, 1.0 + 2.0 * log_term / margin)
     radius = check_in_interval(radius, "radius", scale, np.inf, True, False)  # π_base itself must be in Π_{φ,B}
     features = points[None, :, :]
     return SphereInstance(

@@ -4,8 +4,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sharpsim.families import families, make
+from sharpsim.families import family_names, make
 from sharpsim.families_sphere import lexicode, sphere
 from sharpsim.quantities import coverage_coefficient, margin
 
@@ -82,7 +84,7 @@ def test_class_is_realizable_and_contains_the_base():
 
 
 def test_registered_and_built_through_make():
-    assert "sphere" in families()
+    assert "sphere" in family_names()
     instance = make("sphere", dimension=6, optimum=3)
     assert instance.optimum == 3 and int(np.argmax(np.asarray(instance.policy.probs)[0])) == 3
     assert instance.coverage == pytest.approx(sphere(6).coverage, rel=1e-12)  # linear code: y* is arbitrary
@@ -106,3 +108,21 @@ def test_bad_parameters_raise_clear_errors(kwargs, message):
 def test_realizes_rejects_bad_beta():
     with pytest.raises(ValueError, match=r"beta must lie in \(0, inf\), got -1.0"):
         sphere(4).realizes(-1.0)
+
+
+@settings(deadline=None, max_examples=30, derandomize=True)
+@given(st.integers(2, 11), st.floats(0.05, 6.0), st.data())
+def test_example_j1_properties_hold_for_random_parameters(d, scale, data):
+    """Margin = e^{2·scale·h/d} − 1 and C_cov ≥ |Y|·e^{−2·scale} for every dimension, scale and distance."""
+    h = data.draw(st.integers(1, d))
+    instance = sphere(d, scale=scale, min_distance=h)
+    probs = np.asarray(instance.policy.probs)[0]
+    star = instance.optimum
+    assert np.argmax(probs) == star and np.sum(probs == probs.max()) == 1
+    runner_up = np.max(np.delete(probs, star))
+    assert probs[star] / runner_up - 1 == pytest.approx(math.expm1(2 * scale * instance.min_distance / d), rel=1e-9)
+    assert 1 / probs[star] == pytest.approx(instance.coverage, rel=1e-9)
+    assert instance.coverage >= instance.num_responses * math.exp(-2 * scale) * (1 - 1e-12)
+    assert instance.min_distance >= h
+    beta = instance.margin / (2 * math.log(2 * instance.num_responses / 0.1))
+    assert instance.realizes(beta) and instance.radius >= scale  # the default B holds π_base and π*_β

@@ -5,6 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sharpsim.algorithms.xpo import parametrisation, round_loss, select_prefix, xpo_objective, xpo_sharpen
 from sharpsim.classes import LinearSoftmaxClass, TabularClass
@@ -69,19 +71,30 @@ def test_objective_and_gradient_match_numpy_for_the_linear_class(alpha):
     np.testing.assert_allclose(np.asarray(residuals), residual, rtol=1e-12)
 
 
-def test_residual_vanishes_at_the_power_policy():
+@settings(deadline=None, max_examples=40, derandomize=True)
+@given(st.integers(1, 3), st.integers(2, 9), st.floats(0.01, 5.0), st.floats(0.05, 30.0), st.integers(0, 2**31 - 1))
+def test_residual_vanishes_at_the_power_policy(num_prompts, num_responses, beta, concentration, seed):
     """π*_β ∝ π_base^{1+1/β} zeroes every residual: β log(π*/π_base) = log π_base − β log Z, whose differences
-    at a shared prompt equal the reward differences."""
-    rng = np.random.default_rng(1)
-    base = rng.dirichlet(np.ones(9), size=2)
-    beta = 0.3
-    power = base ** (1 + 1 / beta)
-    power /= power.sum(axis=1, keepdims=True)
-    prompts, on_policy, other, mask = _random_data(rng, 2, 9, 20)
-    log_base, log_power = np.log(base), np.log(power)
-    _, residuals = xpo_objective(log_power[prompts, on_policy], log_power[prompts, other],
-                                 log_base[prompts, on_policy], log_base[prompts, other], mask, beta, 0.0, 1.0)
-    np.testing.assert_allclose(np.asarray(residuals), 0.0, atol=1e-12)
+    at a shared prompt equal the reward differences (random bases from flat to near-deterministic, ties included)."""
+    rng = np.random.default_rng(seed)
+    base = rng.dirichlet(np.full(num_responses, concentration), size=num_prompts)
+    base = np.maximum(base, 1e-12)
+    base[:, -1] = base[:, 0]  # an exact tie
+    base /= base.sum(axis=1, keepdims=True)
+    log_base = np.log(base)
+    log_power = (1 + 1 / beta) * log_base
+    log_power -= np.log(np.exp(log_power - log_power.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)) \
+        + log_power.max(axis=1, keepdims=True)
+    prompts, on_policy, other, mask = _random_data(rng, num_prompts, num_responses, 12)
+    value, residuals = xpo_objective(log_power[prompts, on_policy], log_power[prompts, other],
+                                     log_base[prompts, on_policy], log_base[prompts, other], mask, beta, 0.0, 1.0)
+    scale = 1 + np.abs(log_base).max() / beta
+    np.testing.assert_allclose(np.asarray(residuals), 0.0, atol=1e-10 * scale)
+    # any other policy on these pairs has a non-negative loss (the regression term is a sum of squares)
+    _, other_residuals = xpo_objective(log_base[prompts, on_policy], log_base[prompts, other],
+                                       log_base[prompts, on_policy], log_base[prompts, other], mask, beta, 0.0, 1.0)
+    np.testing.assert_allclose(np.asarray(other_residuals),
+                               -(log_base[prompts, on_policy] - log_base[prompts, other]), atol=1e-12)
 
 
 _RUN = {}
