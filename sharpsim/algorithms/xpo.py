@@ -4,8 +4,8 @@ Each round t = 1..T, with r(x, y) = log π_base(y|x) (maximum-likelihood sharpen
 
     x^(t) ∼ μ,   y^(t) ∼ π^(t)(·|x^(t)) (on-policy, drawn by the learner),   ỹ^(t) ∼ π_base(·|x^(t)) (oracle sample);
     π^(t+1) = argmin_{π∈Π}  α Σ_{i≤t} log π(ỹ_i|x_i)
-                             + (R_max + V_max)^{-2} Σ_{i≤t} ( β log π(y_i|x_i)/π_base(y_i|x_i)
-                                                             − β log π(ỹ_i|x_i)/π_base(ỹ_i|x_i) − (r(x_i,y_i) − r(x_i,ỹ_i)) )²,
+                 + (R_max + V_max)^{-2} Σ_{i≤t} ( β log π(y_i|x_i)/π_base(y_i|x_i)
+                                                 − β log π(ỹ_i|x_i)/π_base(ỹ_i|x_i) − (r(x_i,y_i) − r(x_i,ỹ_i)) )²,
 
 and the output is π̂ = argmax_{t∈[T+1]} Ĵ_β(π^(t)), with J_β(π) = E_π[r] − β KL(π‖π_base) = E_π[(1+β) log π_base(y|x)
 − β log π(y|x)] estimated on fresh validation draws (the on-policy form needs only evaluations of π_base).
@@ -142,7 +142,8 @@ def parametrisation(model_class) -> Parametrisation:
 def xpo_objective(log_on, log_base_sample, on_policy_log_base, base_log_base, mask, beta, alpha, loss_scale):
     """The round-t objective of Algorithm 1 (proof's sign), from the learner's log-probabilities at the data:
 
-        α Σ_i m_i log π(ỹ_i|x_i) + loss_scale · Σ_i m_i (β[log π(y_i|x_i) − ℓ_i] − β[log π(ỹ_i|x_i) − ℓ̃_i] − (ℓ_i − ℓ̃_i))²,
+        α Σ_i m_i log π(ỹ_i|x_i)
+          + loss_scale · Σ_i m_i (β[log π(y_i|x_i) − ℓ_i] − β[log π(ỹ_i|x_i) − ℓ̃_i] − (ℓ_i − ℓ̃_i))²,
 
     ``log_on`` = log π(y_i|x_i), ``log_base_sample`` = log π(ỹ_i|x_i), ℓ = log π_base(y|x) (evaluated), ℓ̃ = log
     π_base(ỹ|x) (sampled), m the mask of rounds so far, loss_scale = (R_max + V_max)^{-2}. Returns

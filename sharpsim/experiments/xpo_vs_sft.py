@@ -294,7 +294,8 @@ def analyze(table, figure_path):
         if "sft" in by and "xpo_alpha0" in by and by["xpo_alpha0"] < by["sft"]:
             crossover = dim
             break
-    return {"delta": DELTA, "rho": RHO, "cells": rows, "growth": fits, "first_dimension_xpo_alpha0_beats_sft": crossover}
+    return {"delta": DELTA, "rho": RHO, "cells": rows, "growth": fits,
+            "first_dimension_xpo_alpha0_beats_sft": crossover}
 
 
 def _log_class(dimension: int) -> float:
