@@ -67,7 +67,7 @@ def test_make_equals_direct_builder():
 
 
 def test_make_errors():
-    with pytest.raises(ValueError, match=r"unknown instance family 'nope'; known families: dirichlet, near_tie, needle"):
+    with pytest.raises(ValueError, match=r"unknown instance family 'nope'; known families: .*dirichlet, .*needle"):
         make("nope")
     with pytest.raises(ValueError, match=r"family 'needle' got unknown parameter\(s\) \['foo'\]; it accepts \["):
         make("needle", foo=1)
