@@ -32,20 +32,13 @@ from sharpsim.markov_ar import MarkovPolicy
 from sharpsim.quantities import argmax_mask
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class Decoded:
     """``sequences`` int [..., H] and their log-probabilities ``log_probs`` [...] under the policy."""
 
     sequences: jax.Array
     log_probs: jax.Array
-
-    def tree_flatten(self):
-        return (self.sequences, self.log_probs), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def _check_policy(policy) -> None:

@@ -31,7 +31,7 @@ class QueryBudgetExceeded(RuntimeError):
     """A learner asked the oracle for more sample-and-evaluate queries than its budget allows."""
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class QueryCount:
     """How many prompts were drawn, responses sampled (with their log-likelihoods) and (x, y) pairs evaluated."""
@@ -55,15 +55,8 @@ class QueryCount:
             self.prompts + other.prompts, self.samples + other.samples, self.evaluations + other.evaluations
         )
 
-    def tree_flatten(self):
-        return (self.prompts, self.samples, self.evaluations), None
 
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
-
-
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class SampleBatch:
     """Responses drawn from π_base with their log-likelihoods: ``responses`` [..., N] (tokens add a trailing
@@ -71,13 +64,6 @@ class SampleBatch:
 
     responses: jax.Array
     log_probs: jax.Array
-
-    def tree_flatten(self):
-        return (self.responses, self.log_probs), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 @jax.tree_util.register_pytree_node_class

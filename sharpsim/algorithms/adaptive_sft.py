@@ -32,7 +32,7 @@ from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used, tr
 from sharpsim.oracle import Oracle, QueryCount, SampleBatch
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class AdaptiveSFTResult:
     """``policy`` (the fit), ``queries`` used by this run (samples = Σ_i N_μ(x_i), random), ``prompts`` [n],
@@ -51,16 +51,6 @@ class AdaptiveSFTResult:
     def num_capped(self) -> jax.Array:
         """How many prompts were stopped by the cap rather than by Eq. 10."""
         return jnp.sum(self.hit_cap, axis=-1)
-
-    def tree_flatten(self):
-        return (
-            self.policy, self.queries, self.prompts, self.responses, self.log_probs, self.samples_per_prompt,
-            self.hit_cap,
-        ), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def check_stopping_parameter(mu):

@@ -53,7 +53,7 @@ from sharpsim.oracle import Oracle, QueryCount
 from sharpsim.policy import TabularPolicy
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class BayesHardResult:
     """``policy``: π̂ (δ_{y_0} at x_0, δ on the posterior mode at each rare prompt); ``index`` [d] the 0-based
@@ -66,13 +66,6 @@ class BayesHardResult:
     queries: QueryCount
     samples_per_prompt: jax.Array
     hit_cap: jax.Array
-
-    def tree_flatten(self):
-        return (self.policy, self.index, self.posterior, self.queries, self.samples_per_prompt, self.hit_cap), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def _check_class(model_class) -> HardClass:

@@ -17,7 +17,7 @@ from sharpsim.oracle import Oracle, QueryCount
 from sharpsim.policy import TabularPolicy, as_tabular
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class BestOfNResult:
     """``responses`` [n]: the BoN pick per prompt; ``log_probs`` [n]: its log π_base; ``queries``: oracle use."""
@@ -25,13 +25,6 @@ class BestOfNResult:
     responses: jax.Array
     log_probs: jax.Array
     queries: QueryCount
-
-    def tree_flatten(self):
-        return (self.responses, self.log_probs, self.queries), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: int) -> tuple[BestOfNResult, Oracle]:

@@ -73,7 +73,7 @@ def rlhf_regression_loss(policy_log_probs, base_log_probs, beta, rewards=None, w
     return jnp.sum(jnp.asarray(weights, jnp.float64) * residuals**2)
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class LinearRLHFFit:
     """Projected-gradient solution of Eq. 8 over Π_{φ,B}: ``policy`` π_θ̂, ``theta`` [d], ``loss`` (sum over pairs),
@@ -89,15 +89,8 @@ class LinearRLHFFit:
     def to_tabular(self) -> TabularPolicy:
         return self.policy
 
-    def tree_flatten(self):
-        return (self.policy, self.theta, self.loss, self.gradient_mapping_norm, self.num_steps, self.converged), None
 
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
-
-
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class RLHFResult:
     """``policy``: TabularPolicy (tabular class) or ``LinearRLHFFit``; ``queries`` used by this run (prompts n,
@@ -110,13 +103,6 @@ class RLHFResult:
     responses: jax.Array
     log_probs: jax.Array
     loss: jax.Array
-
-    def tree_flatten(self):
-        return (self.policy, self.queries, self.prompts, self.responses, self.log_probs, self.loss), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def tabular_rlhf_logits(prompts, responses, log_probs, beta, num_prompts: int, num_responses: int) -> jax.Array:

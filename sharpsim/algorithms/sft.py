@@ -26,7 +26,7 @@ from sharpsim.algorithms.best_of_n import best_of_n
 from sharpsim.oracle import Oracle, QueryCount
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class SFTResult:
     """``policy``: the fit returned by ``model_class.fit`` (TabularPolicy or an object with ``.to_tabular()``);
@@ -39,13 +39,6 @@ class SFTResult:
     prompts: jax.Array
     responses: jax.Array
     log_probs: jax.Array
-
-    def tree_flatten(self):
-        return (self.policy, self.queries, self.prompts, self.responses, self.log_probs), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def queries_used(before: Oracle, after: Oracle) -> QueryCount:

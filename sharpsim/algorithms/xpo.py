@@ -60,7 +60,7 @@ from sharpsim.oracle import Oracle, QueryCount
 from sharpsim.policy import TabularPolicy
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class XPOResult:
     """``policy`` π̂ (the selected iterate), ``params`` its parameters, ``selected`` its index t̂ − 1 ∈ [0, T]
@@ -85,15 +85,6 @@ class XPOResult:
 
     def to_tabular(self) -> TabularPolicy:
         return self.policy
-
-    def tree_flatten(self):
-        return (self.policy, self.params, self.selected, self.queries, self.validation_queries, self.iterates,
-                self.validation, self.objective, self.gradient_norm, self.prompts, self.on_policy,
-                self.base_responses), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 class Parametrisation(NamedTuple):

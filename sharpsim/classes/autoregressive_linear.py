@@ -28,7 +28,7 @@ from sharpsim.classes.linear_softmax import minimise_on_balls
 from sharpsim.linear_softmax_ar import LinearSoftmaxARPolicy
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class AutoregressiveLinearFit:
     """The MLE over Π_{φ,B,H}: ``policy`` (a ``LinearSoftmaxARPolicy``), ``theta`` [H, d], ``log_likelihood``
@@ -47,14 +47,6 @@ class AutoregressiveLinearFit:
     def to_tabular(self):
         """The enumerated sequence law (|V|^H must be within the policy's ``max_sequences``)."""
         return self.policy.to_tabular()
-
-    def tree_flatten(self):
-        return (self.policy, self.theta, self.log_likelihood, self.gradient_norm, self.gradient_mapping_norm,
-                self.frank_wolfe_gap, self.num_steps, self.converged), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 @jax.tree_util.register_pytree_node_class

@@ -29,7 +29,7 @@ from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_c
 from sharpsim.policy import TabularPolicy
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class FiniteFit:
     """The MLE of a finite class: ``policy`` (TabularPolicy), ``index`` (the member; [X] for a product class),
@@ -41,13 +41,6 @@ class FiniteFit:
 
     def to_tabular(self) -> TabularPolicy:
         return self.policy
-
-    def tree_flatten(self):
-        return (self.policy, self.index, self.log_likelihood), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def _member_log_likelihood(counts: jax.Array, log_probs: jax.Array, axis) -> jax.Array:

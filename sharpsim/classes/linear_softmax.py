@@ -28,7 +28,7 @@ from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_c
 from sharpsim.policy import TabularPolicy
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class LinearSoftmaxFit:
     """The projected-gradient MLE over Π_{φ,B}: ``policy`` π_θ̂, ``theta`` [d], ``log_likelihood`` Σ w log π_θ̂,
@@ -46,16 +46,6 @@ class LinearSoftmaxFit:
 
     def to_tabular(self) -> TabularPolicy:
         return self.policy
-
-    def tree_flatten(self):
-        return (
-            self.policy, self.theta, self.log_likelihood, self.gradient_norm, self.gradient_mapping_norm,
-            self.frank_wolfe_gap, self.num_steps, self.converged,
-        ), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -158,7 +148,7 @@ class LinearSoftmaxClass:
         )
 
 
-@jax.tree_util.register_pytree_node_class
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class BallSolution:
     """What ``minimise_on_balls`` returns: θ, f(θ), ‖∇f‖, ‖G‖, Frank–Wolfe gap, steps taken, converged."""
@@ -170,14 +160,6 @@ class BallSolution:
     frank_wolfe_gap: jax.Array
     num_steps: jax.Array
     converged: jax.Array
-
-    def tree_flatten(self):
-        return (self.theta, self.value, self.gradient_norm, self.gradient_mapping_norm, self.frank_wolfe_gap,
-                self.num_steps, self.converged), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def project_rows_to_ball(theta: jax.Array, radius) -> jax.Array:
