@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from sharpsim.experiments import experiment_names, get_experiment
 from sharpsim.families import family_names
@@ -32,11 +35,21 @@ def parse_assignment(text: str) -> tuple[str, list]:
     return key, values
 
 
-def _report(output) -> None:
-    print(f"  {output.computed_cells} cell(s) computed, {output.stored_cells} reused, {output.seconds:.1f} s")
-    print(f"  table:   {output.layout.cells_dir}/  (one parquet file per cell)")
-    print(f"  summary: {output.layout.summary_path}")
-    print(f"  figure:  {output.layout.figure_path}")
+def _report(output) -> str:
+    return "\n".join([
+        f"  {output.computed_cells} cell(s) computed, {output.stored_cells} reused, {output.seconds:.1f} s",
+        f"  table:   {output.layout.cells_dir}/  (one parquet file per cell)",
+        f"  summary: {output.layout.summary_path}",
+        f"  figure:  {output.layout.figure_path}",
+    ])
+
+
+def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, progress: bool) -> str:
+    """Run one experiment; returns its report (a top-level function so worker processes can run it)."""
+    experiment = get_experiment(name)
+    layout = default_layout(name, out, quick=quick)
+    output = run_experiment(experiment, layout, quick=quick, force=force, base_seed=seed, progress=progress)
+    return f"{name}: {experiment.title}\n{_report(output)}"
 
 
 def command_list(arguments) -> int:
@@ -57,14 +70,29 @@ def command_reproduce(arguments) -> int:
     if unknown:
         print(f"unknown experiment(s) {unknown}; known: {experiment_names()}", file=sys.stderr)
         return 2
+    if arguments.jobs is not None and arguments.jobs < 1:
+        raise ValueError(f"--jobs must be a positive integer, got {arguments.jobs}")
     start = time.perf_counter()
-    for name in names:
-        experiment = get_experiment(name)
-        print(f"{name}: {experiment.title}")
-        layout = default_layout(name, arguments.out, quick=arguments.quick)
-        output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force,
-                                base_seed=arguments.seed, progress=not arguments.no_progress)
-        _report(output)
+    jobs = min(arguments.jobs or os.cpu_count() or 1, len(names))
+    options = (arguments.out, arguments.quick, arguments.force, arguments.seed)
+    if jobs <= 1:
+        for name in names:
+            print(_reproduce_one(name, *options, progress=not arguments.no_progress), flush=True)
+    else:
+        # Experiments are independent and each spends most of a quick run compiling, which uses about one core:
+        # running them in separate processes (spawned, since JAX must not be forked) fills the machine.
+        # Per-cell bars would interleave, so the bar counts finished experiments (with the time left).
+        from tqdm.auto import tqdm
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_reproduce_one, name, *options, progress=False) for name in names]
+            bar = tqdm(total=len(names), desc=f"experiments ({jobs} processes)", unit="experiment",
+                       disable=arguments.no_progress)
+            for future in as_completed(futures):
+                bar.write(future.result())
+                bar.update(1)
+            bar.close()
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
 
@@ -79,7 +107,7 @@ def command_run(arguments) -> int:
     print(f"  grid: {grid}")
     output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force, overrides=overrides,
                             seeds=arguments.seeds, base_seed=arguments.seed, progress=not arguments.no_progress)
-    _report(output)
+    print(_report(output))
     return 0
 
 
@@ -97,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     reproduce = sub.add_parser("reproduce", help="run experiments and draw their figures")
     reproduce.add_argument("names", nargs="*", help="experiments to run (default: all)")
+    reproduce.add_argument("--jobs", type=int, default=None,
+                           help="experiments run in parallel processes (default: the number of CPU cores)")
     common(reproduce)
     run = sub.add_parser("run", help="run one experiment with grid values overridden")
     run.add_argument("name")

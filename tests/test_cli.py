@@ -41,3 +41,20 @@ def test_run_refuses_an_unknown_axis_and_an_unknown_experiment(tmp_path, capsys)
     assert "has no grid axis 'colour'" in capsys.readouterr().err
     assert main(["reproduce", "no_such_experiment", "--out", str(tmp_path)]) == 2
     assert "unknown experiment" in capsys.readouterr().err
+
+
+def test_reproduce_in_parallel_processes_matches_the_serial_run(tmp_path, capsys):
+    names = ["rlhf_beta", "greedy_vs_argmax"]
+    assert main(["reproduce", "--quick", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "parallel"), *names]) == 0
+    assert main(["reproduce", "--quick", "--jobs", "1", "--no-progress", "--out", str(tmp_path / "serial"), *names]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("cell(s) computed") == 4
+    for name in names:
+        parallel = json.loads((tmp_path / "parallel/results/quick" / name / "summary.json").read_text())
+        serial = json.loads((tmp_path / "serial/results/quick" / name / "summary.json").read_text())
+        assert parallel == serial  # same cells, same keys, same numbers, whichever process ran them
+
+
+def test_reproduce_refuses_a_non_positive_job_count(tmp_path, capsys):
+    assert main(["reproduce", "--quick", "--jobs", "0", "--out", str(tmp_path), "rlhf_beta"]) == 2
+    assert "--jobs must be a positive integer, got 0" in capsys.readouterr().err
