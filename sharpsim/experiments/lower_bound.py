@@ -329,7 +329,8 @@ def analyze(table, figure_path):
             ax.plot(part[column], constants[name] * part[name], color="black", linestyle=style, linewidth=1.2)
         lines = [f"{SHORT[k]}: {v['slope']:.2f} [{v['slope_low']:.2f}, {v['slope_high']:.2f}]"
                  for k, v in slopes[axis].items()]
-        if axis == "coverage":  # M − 2 ∝ C − 1: the bound's own slope in C over this range is not exactly 1
+        enough_points = sweep[column].nunique() >= 3  # a slope interval needs three distinct grid values
+        if axis == "coverage" and enough_points:  # M − 2 ∝ C − 1: the bound's own slope in C over this range is not exactly 1
             part = sweep[sweep.learner == "bayes"].sort_values(column)
             theory = fit_loglog_slope(part[column], part.thm_3_1).slope
             bayes_in_m = fit_loglog_slope(part.num_candidates, part.m_star)
@@ -338,7 +339,7 @@ def analyze(table, figure_path):
             slopes[axis]["thm_3_1_curve"] = {"slope": theory}
             lines.append(f"Thm. 3.1 curve: {theory:.2f}; Bayes vs M: {bayes_in_m.slope:.2f} "
                          f"[{bayes_in_m.slope_low:.2f}, {bayes_in_m.slope_high:.2f}]")
-        if axis == "eps":  # Lemmas H.3/H.4 predict m* ∝ dM/Δ and E[m]* ∝ dM; M ∝ C/ε only up to offsets
+        if axis == "eps" and enough_points:  # Lemmas H.3/H.4 predict m* ∝ dM/Δ and E[m]* ∝ dM; M ∝ C/ε only up to offsets
             for name, learner, scale in (("thm_3_1", "bayes", "M/Δ"), ("thm_d2", "bayes_adaptive", "M")):
                 part = sweep[sweep.learner == learner].sort_values(column)
                 slopes[axis][f"{name}_curve"] = {"slope": fit_loglog_slope(part[column], part[name]).slope}
