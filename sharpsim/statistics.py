@@ -37,7 +37,10 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
     denominator = 1.0 + z**2 / trials
     centre = (phat + z**2 / (2.0 * trials)) / denominator
     half_width = z * np.sqrt(phat * (1.0 - phat) / trials + z**2 / (4.0 * trials**2)) / denominator
-    return np.clip(centre - half_width, 0.0, 1.0), np.clip(centre + half_width, 0.0, 1.0)
+    # at 0 or all successes the Wilson bound is exactly 0 or 1; say so rather than trust rounding
+    lower = np.where(successes == 0, 0.0, np.clip(centre - half_width, 0.0, 1.0))
+    upper = np.where(successes == trials, 1.0, np.clip(centre + half_width, 0.0, 1.0))
+    return lower, upper
 
 
 def clopper_pearson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

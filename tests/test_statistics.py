@@ -248,3 +248,10 @@ def test_bootstrap_slope_interval_is_percentile_of_resample_slopes():
     # identical resamples of an exact power law collapse the interval onto the slope
     low, high = bootstrap_slope_interval(x, np.tile(2.0 * x**-0.5, (10, 1)))
     assert low == pytest.approx(-0.5, abs=1e-12) and high == pytest.approx(-0.5, abs=1e-12)
+
+
+def test_wilson_interval_reaches_zero_and_one_exactly_at_the_extremes():
+    """At 0 or n successes the Wilson bound is exactly 0 or 1 (not 1 − 1e-16), so exact values at the extremes are
+    inside the interval."""
+    lower, upper = wilson_interval(np.array([0, 7, 2000]), np.array([10, 7, 2000]))
+    assert lower[0] == 0.0 and upper[1] == 1.0 and upper[2] == 1.0

@@ -110,6 +110,7 @@ def analyze(table, figure_path):
     figure, (ax_needle, ax_two, ax_needed) = plotting.new_figure(3, height=5.4)
     colors = plotting.plt.get_cmap("viridis")
     summary_cells, slope_summary = [], {}
+    covered = {"inside": 0, "points": 0}  # MC points whose Wilson interval contains the exact success probability
     for family, ax in (("needle", ax_needle), ("two_type", ax_two)):
         rows = table[table.family == family]
         levels = sorted(rows.coverage.unique())
@@ -144,6 +145,9 @@ def analyze(table, figure_path):
                 low, high = wilson_interval(successes, len(first))
                 plotting.errorbar_points(ax, ns, successes / len(first), low, high, color=color,
                                          label=f"MC, $C_{{cov}}$={level:g}")
+                exact_at_ns = exact_success(policy, ns)
+                covered["inside"] += int(np.sum((low <= exact_at_ns) & (exact_at_ns <= high)))
+                covered["points"] += int(ns.size)
                 dense = np.unique(np.geomspace(1, max_samples, 200).astype(int))
                 ax.plot(dense, exact_success(policy, dense), color=color, **plotting.EXACT_STYLE)
                 ax.axvline(np.log(1 / RHO) / p_min, color=color, linestyle=":", linewidth=1)
@@ -190,7 +194,8 @@ def analyze(table, figure_path):
     figure.subplots_adjust(bottom=0.33, wspace=0.32)
     atomic_save_figure(figure, figure_path)
     plotting.close(figure)
-    return {"rho": RHO, "slopes": slope_summary, "cells": summary_cells}
+    return {"rho": RHO, "slopes": slope_summary, "cells": summary_cells,
+            "exact_inside_wilson_interval": covered}
 
 
 EXPERIMENT = Experiment(

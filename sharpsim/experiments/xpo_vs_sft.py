@@ -266,7 +266,7 @@ def analyze(table, figure_path):
     ax.set_xlabel("dimension d")
     ax.set_ylabel(rf"queries $m^*$ for $\pi(y^*)\geq 1-\delta$ w.p. $\geq 1-\rho$")
     ax.set_title(r"(a) sample complexity on sphere (Example J.1)")
-    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
 
     fits = _growth_fits(rows)
     for method in ("sft", "xpo_alpha0", "xpo_alpha_small"):
@@ -278,7 +278,7 @@ def analyze(table, figure_path):
     ax_ratio.set_xlabel("dimension d")
     ax_ratio.set_ylabel(r"$m^*/d$")
     ax_ratio.set_title(r"(b) $m^*/d$: flat = linear in d")
-    ax_ratio.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    ax_ratio.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     seeds = int(min(r["seeds"] for r in rows))
     plotting.footnote(figure, f"δ = {DELTA}, ρ = {RHO}; {seeds} seeds per point (common random numbers); bars: 95% "
                       "Wilson intervals per budget turned into an interval on m* (complexity.sample_complexity); an "
