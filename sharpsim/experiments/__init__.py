@@ -23,6 +23,7 @@ EXPERIMENT_MODULES = [
     "greedy_vs_argmax",
     "xpo_vs_sft",
     "offline_vs_online",
+    "sft_bitstring",
 ]
 
 
