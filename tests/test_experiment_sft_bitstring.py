@@ -62,3 +62,33 @@ def test_quick_sweep_compiles_once_and_brackets_the_exact_threshold(tmp_path):
 
     assert exact(upper) >= 1 - sb.RHO
     assert exact(lower - 1) < 1 - sb.RHO
+
+
+def test_oracle_run_on_the_autoregressive_base_matches_the_law_engine():
+    """sft_sharpen run token-level through the Oracle on the bitstring MarkovPolicy (tabular class fitted on the
+    picked sequences) succeeds as often as the exact law on the enumerated policy the experiment uses."""
+    import jax
+
+    from sharpsim.algorithms.sft import sft_sharpen
+    from sharpsim.classes import TabularClass
+    from sharpsim.families_autoregressive import bitstring
+    from sharpsim.oracle import Oracle
+    from sharpsim.quantities import sharpening_error
+    from sharpsim.statistics import wilson_interval
+
+    base = bitstring(horizon=sb.HORIZON, coverage=8.0, key=jax.random.PRNGKey(sb.TARGET_SEED),
+                     num_prompts=sb.NUM_PROMPTS)
+    table = sb.instance(8.0)
+    assert np.allclose(np.asarray(base.to_tabular().probs), np.asarray(table.probs))
+    model_class = TabularClass.like(base)
+    n, big_n, seeds = 74, 17, 400
+
+    def sharp(key):
+        learned = sft_sharpen(key, Oracle(base), model_class, n, big_n)[0].policy
+        return sharpening_error(learned.to_tabular(), table, sb.DELTA) <= sb.EPS
+
+    hits = np.asarray(jax.jit(jax.vmap(sharp))(jax.random.split(jax.random.PRNGKey(5), seeds)))
+    exact = exact_sft_success_probability(table, n, big_n, sb.DELTA, sb.EPS)
+    assert 0.2 < exact < 0.99  # an informative budget
+    low, high = wilson_interval(int(hits.sum()), seeds, confidence=0.999)
+    assert low <= exact <= high

@@ -10,7 +10,8 @@ fixed, so the sequence space 2^H (and every array shape) is the same for all cov
 Class: tabular over whole sequences (realizable), log|Π| := X·H·log 2 (deterministic rows).
 Method: ``complexity.sample_complexity`` along the Thm 4.1 ray (n, N) = s·(n₀, N₀) (as ``sft_coverage``).
 Runs are simulated exactly in law on the enumerated sequence policy ``base.to_tabular()`` (training pairs drawn
-from π^BoN_N, ``_sft_common``), not through the token-level oracle path.
+from π^BoN_N, ``_sft_common``); the test checks that ``sft_sharpen`` run token-level through the ``Oracle`` on
+the ``MarkovPolicy`` base (tabular class fitted on the picked sequences) succeeds with the same probability.
 
 Expected: slope 1 of log m* against log C_cov.
 """
