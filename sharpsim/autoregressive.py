@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import unchecked_replace, validated_pytree
 from sharpsim._validation import (
     SIMPLEX_TOLERANCE,
     as_float_array,
@@ -117,7 +118,7 @@ class AutoregressivePolicy:
         """A copy whose ``to_tabular()`` (and hence every referee quantity) may enumerate up to
         ``max_sequences`` sequences."""
         max_sequences = check_positive_int(max_sequences, "max_sequences")
-        return _with_static(self, max_sequences=max_sequences)
+        return unchecked_replace(self, max_sequences=max_sequences)
 
     # --- enumeration --------------------------------------------------------------------------------
     def to_tabular(self, max_sequences: int | None = None) -> TabularPolicy:
@@ -248,13 +249,6 @@ def _enumerate(policy: AutoregressivePolicy) -> TabularPolicy:
     return TabularPolicy.tree_unflatten(None, (probs, policy.prompt_probs))
 
 
-def _with_static(policy, **changes):
-    leaves, aux = policy.tree_flatten()
-    aux = dict(aux)
-    aux.update(changes)
-    return type(policy).tree_unflatten(tuple(sorted(aux.items())), leaves)
-
-
 def _exact_log(value: int, base: int) -> int | None:
     power, exponent = 1, 0
     while power < value:
@@ -324,7 +318,7 @@ def check_prompt_probs(prompt_probs, num_prompts: int) -> np.ndarray:
 
 
 # --- the tabular tree representation -----------------------------------------------------------------
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("conditionals", "prompt_probs"), ("horizon", "max_sequences", "vocab_size"))
 @dataclass(frozen=True, eq=False, repr=False)
 class TreePolicy(AutoregressivePolicy):
     """Autoregressive policy with a conditional for every prefix (a |V|-ary tree of depth H).
@@ -388,20 +382,6 @@ class TreePolicy(AutoregressivePolicy):
         for level in self.levels:
             log_joint = (log_joint[..., None] + jnp.log(level)).reshape(self.num_prompts, -1)
         return log_joint
-
-    # --- pytree protocol: leaves are the arrays; sizes and the limit are static --------------------
-    def tree_flatten(self):
-        aux = (("horizon", self.horizon), ("max_sequences", self.max_sequences), ("vocab_size", self.vocab_size))
-        return (self.conditionals, self.prompt_probs), aux
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        policy = object.__new__(cls)
-        object.__setattr__(policy, "conditionals", children[0])
-        object.__setattr__(policy, "prompt_probs", children[1])
-        for name, value in aux_data:
-            object.__setattr__(policy, name, value)
-        return policy
 
 
 def _validated_levels(levels, prompt_probs):

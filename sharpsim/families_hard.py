@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
 from sharpsim.classes.finite import FiniteFit
 from sharpsim.classes.tabular import check_targets, target_counts
@@ -72,7 +73,7 @@ def _base_top_mass(num_candidates: int, gamma: float) -> float:
     return 1.0 / ((1.0 - gamma) * num_candidates)
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("num_rare", "num_candidates", "delta", "top_mass"), ("gamma", "max_rare", "max_candidates"))
 @dataclass(frozen=True, eq=False)
 class HardClass:
     """Π = {π^I : I ∈ [M]^d} of App. H, implicit (see the module docstring).
@@ -243,18 +244,6 @@ class HardClass:
         total = common + jnp.sum(jnp.where(self.rare_mask, chosen, 0.0))
         return FiniteFit(HardPolicy(self, best).to_tabular(), best, total)
 
-    def tree_flatten(self):
-        return ((self.num_rare, self.num_candidates, self.delta, self.top_mass),
-                (self.gamma, self.max_rare, self.max_candidates))
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        model_class = object.__new__(cls)
-        names = ("num_rare", "num_candidates", "delta", "top_mass", "gamma", "max_rare", "max_candidates")
-        for name, value in zip(names, (*children, *aux_data)):
-            object.__setattr__(model_class, name, value)
-        return model_class
-
     def __repr__(self) -> str:
         return (f"HardClass(num_rare={self.num_rare}, num_candidates={self.num_candidates}, gamma={self.gamma}, "
                 f"max_rare={self.max_rare}, max_candidates={self.max_candidates})")
@@ -265,7 +254,7 @@ def _xlogy(count, prob):
     return jnp.where(count > 0, count * jnp.log(jnp.where(count > 0, prob, 1.0)), 0.0)
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("model_class", "index"), ())
 @dataclass(frozen=True, eq=False)
 class HardPolicy:
     """The member π^I of a ``HardClass`` (its ``top_mass`` on y_{j_i} at rare prompt x_i), as an O(1) sampler
@@ -327,13 +316,6 @@ class HardPolicy:
         rare = rare.at[jnp.arange(cls.max_rare), self.index + 1].set(cls.top_mass)
         first = jnp.zeros((1, cls.num_responses)).at[0, 0].set(1.0)
         return TabularPolicy.tree_unflatten(None, (jnp.concatenate([first, rare]), cls.prompt_probs))
-
-    def tree_flatten(self):
-        return (self.model_class, self.index), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        return cls(*children)
 
 
 def hard_parameters(coverage, eps, num_rare, gamma=0.5, p=1) -> dict:

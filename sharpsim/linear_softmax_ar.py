@@ -25,11 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from sharpsim._pytree import unchecked_replace, validated_pytree
 from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 from sharpsim.autoregressive import DEFAULT_MAX_SEQUENCES, AutoregressivePolicy, _check_tokens, check_prompt_probs
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("theta", "prompt_probs"), ("feature_map", "horizon", "max_sequences", "norm_bound", "vocab_size"))
 @dataclass(frozen=True, eq=False, repr=False)
 class LinearSoftmaxARPolicy(AutoregressivePolicy):
     """A member π_θ of Π_{φ,B,H}.
@@ -81,8 +82,7 @@ class LinearSoftmaxARPolicy(AutoregressivePolicy):
 
     def with_theta(self, theta) -> "LinearSoftmaxARPolicy":
         """The member of the same class with parameters ``theta`` (unchecked: usable under ``grad``/``jit``)."""
-        leaves, aux = self.tree_flatten()
-        return self.tree_unflatten(aux, (theta, leaves[1]))
+        return unchecked_replace(self, theta=theta)
 
     def features(self, prompts, tokens, position) -> jax.Array:
         """float [..., |V|, d]: φ_h(x, (y_{<h}, v)) for every candidate token v."""
@@ -104,21 +104,6 @@ class LinearSoftmaxARPolicy(AutoregressivePolicy):
     def next_token_log_probs(self, prompts, tokens, position):
         logits = self.features(prompts, tokens, position) @ self.theta[position]
         return jax.nn.log_softmax(logits, axis=-1)
-
-    # --- pytree protocol: θ and μ are leaves; φ, sizes and bounds are static -----------------------
-    def tree_flatten(self):
-        aux = (("feature_map", self.feature_map), ("horizon", self.horizon), ("max_sequences", self.max_sequences),
-               ("norm_bound", self.norm_bound), ("vocab_size", self.vocab_size))
-        return (self.theta, self.prompt_probs), aux
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        policy = object.__new__(cls)
-        object.__setattr__(policy, "theta", children[0])
-        object.__setattr__(policy, "prompt_probs", children[1])
-        for name, value in aux_data:
-            object.__setattr__(policy, name, value)
-        return policy
 
 
 def _check_theta(theta: np.ndarray, norm_bound) -> None:

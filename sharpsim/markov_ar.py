@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_positive_int, is_concrete
 from sharpsim.autoregressive import (
     DEFAULT_MAX_SEQUENCES,
@@ -22,7 +23,7 @@ from sharpsim.autoregressive import (
 )
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("initial", "transitions", "prompt_probs"), ("horizon", "max_sequences", "vocab_size"))
 @dataclass(frozen=True, eq=False, repr=False)
 class MarkovPolicy(AutoregressivePolicy):
     """π(y_{1:H}|x) = π_1(y_1|x) · Π_{h=2}^{H} π_h(y_h | y_{h−1}, x).
@@ -83,20 +84,6 @@ class MarkovPolicy(AutoregressivePolicy):
             step = log_transitions[:, position - 1][:, last]  # [X, |V|^h, |V|]
             log_joint = (log_joint[..., None] + step).reshape(self.num_prompts, -1)
         return log_joint
-
-    # --- pytree protocol -----------------------------------------------------------------------
-    def tree_flatten(self):
-        aux = (("horizon", self.horizon), ("max_sequences", self.max_sequences), ("vocab_size", self.vocab_size))
-        return (self.initial, self.transitions, self.prompt_probs), aux
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        policy = object.__new__(cls)
-        for name, value in zip(("initial", "transitions", "prompt_probs"), children):
-            object.__setattr__(policy, name, value)
-        for name, value in aux_data:
-            object.__setattr__(policy, name, value)
-        return policy
 
 
 def _validated(initial, transitions, prompt_probs):

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import check_positive_int, is_concrete
 
 
@@ -66,7 +67,7 @@ class SampleBatch:
     log_probs: jax.Array
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("base", "queries"), ("budget",))
 class Oracle:
     """Sample-and-evaluate access to ``base`` (any policy with ``sample_prompts``, ``sample_responses`` and
     ``log_prob``), with a ledger of the queries made so far and an optional budget on their total."""
@@ -145,15 +146,3 @@ class Oracle:
 
     def __repr__(self) -> str:
         return f"Oracle(base={self.base!r}, budget={self.budget}, queries={self.queries})"
-
-    # --- pytree protocol: base and ledger are leaves; the budget is static --------------------------
-    def tree_flatten(self):
-        return (self.base, self.queries), self.budget
-
-    @classmethod
-    def tree_unflatten(cls, budget, children):
-        oracle = cls.__new__(cls)
-        oracle.base, oracle.queries = children
-        oracle.budget = budget
-        return oracle
-

@@ -13,11 +13,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_rows_on_simplex, is_concrete
 from sharpsim.sampling import sample_categorical_rows
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("probs", "prompt_probs"), ())
 @dataclass(frozen=True, eq=False)
 class TabularPolicy:
     """π(y|x) for x in a finite prompt set X (size X) and y in a finite response set Y (size Y).
@@ -98,17 +99,6 @@ class TabularPolicy:
 
     def __repr__(self) -> str:
         return f"TabularPolicy(num_prompts={self.num_prompts}, num_responses={self.num_responses})"
-
-    # --- pytree protocol: leaves are the two arrays; unflattening skips validation (leaves may be tracers).
-    def tree_flatten(self):
-        return (self.probs, self.prompt_probs), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        policy = object.__new__(cls)
-        object.__setattr__(policy, "probs", children[0])
-        object.__setattr__(policy, "prompt_probs", children[1])
-        return policy
 
 
 def _validated(probs, prompt_probs) -> tuple[np.ndarray, np.ndarray]:

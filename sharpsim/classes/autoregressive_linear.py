@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 from sharpsim.autoregressive import DEFAULT_MAX_SEQUENCES
 from sharpsim.classes.linear_softmax import minimise_on_balls
@@ -49,7 +50,7 @@ class AutoregressiveLinearFit:
         return self.policy.to_tabular()
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("template", "radius"), ("max_steps", "tolerance", "momentum"))
 @dataclass(frozen=True, eq=False)
 class AutoregressiveLinearClass:
     """Π_{φ,B,H} with feature map φ (``feature_map``, static), |V| = ``vocab_size``, H = ``horizon``,
@@ -149,18 +150,6 @@ class AutoregressiveLinearClass:
             weights = as_float_array(weights, "weights")
             if weights.shape != prompts.shape or not np.all(np.isfinite(weights)) or np.any(weights < 0):
                 raise ValueError(f"weights must be finite, non-negative and of shape {prompts.shape}")
-
-    def tree_flatten(self):
-        return (self.template, self.radius), (self.max_steps, self.tolerance, self.momentum)
-
-    @classmethod
-    def tree_unflatten(cls, static, children):
-        model_class = object.__new__(cls)
-        object.__setattr__(model_class, "template", children[0])
-        object.__setattr__(model_class, "radius", children[1])
-        for name, value in zip(("max_steps", "tolerance", "momentum"), static):
-            object.__setattr__(model_class, name, value)
-        return model_class
 
     def __repr__(self) -> str:
         return (f"AutoregressiveLinearClass(num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, "

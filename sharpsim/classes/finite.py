@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_rows_on_simplex, is_concrete
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
 from sharpsim.policy import TabularPolicy
@@ -56,7 +57,7 @@ def _validated_stack(array, name: str, ndim: int) -> np.ndarray:
     return array
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("policies", "prompt_probs"), ())
 @dataclass(frozen=True, eq=False)
 class FiniteClass:
     """Π = {π_1, …, π_K}: ``policies`` [K, X, Y] (rows on the simplex); fitted policies carry ``prompt_probs``."""
@@ -116,21 +117,11 @@ class FiniteClass:
         policy = TabularPolicy.tree_unflatten(None, (self.policies[best], self.prompt_probs))
         return FiniteFit(policy, best, scores[best])
 
-    def tree_flatten(self):
-        return (self.policies, self.prompt_probs), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        model_class = object.__new__(cls)
-        object.__setattr__(model_class, "policies", children[0])
-        object.__setattr__(model_class, "prompt_probs", children[1])
-        return model_class
-
     def __repr__(self) -> str:
         return f"FiniteClass(size={self.size}, num_prompts={self.num_prompts}, num_responses={self.num_responses})"
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("rows", "prompt_probs"), ())
 @dataclass(frozen=True, eq=False)
 class ProductClass:
     """Π = ∏_x {rows[x, k] : k < K}: ``rows`` [X, K, Y]; |Π| = K^X is never materialised."""
@@ -183,16 +174,6 @@ class ProductClass:
         probs = jnp.take_along_axis(self.rows, best[:, None, None], axis=1)[:, 0]
         log_likelihood = jnp.sum(jnp.take_along_axis(scores, best[:, None], axis=1))
         return FiniteFit(TabularPolicy.tree_unflatten(None, (probs, self.prompt_probs)), best, log_likelihood)
-
-    def tree_flatten(self):
-        return (self.rows, self.prompt_probs), None
-
-    @classmethod
-    def tree_unflatten(cls, aux_data, children):
-        model_class = object.__new__(cls)
-        object.__setattr__(model_class, "rows", children[0])
-        object.__setattr__(model_class, "prompt_probs", children[1])
-        return model_class
 
     def __repr__(self) -> str:
         return (

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
 from sharpsim.policy import TabularPolicy
@@ -48,7 +49,7 @@ class LinearSoftmaxFit:
         return self.policy
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("features", "radius", "prompt_probs"), ("max_steps", "tolerance", "momentum"))
 @dataclass(frozen=True, eq=False)
 class LinearSoftmaxClass:
     """Π_{φ,B}: ``features`` φ [X, Y, d], ``radius`` B > 0; fitted policies carry ``prompt_probs`` (μ).
@@ -128,18 +129,6 @@ class LinearSoftmaxClass:
             num_steps=solution.num_steps,
             converged=solution.converged,
         )
-
-    def tree_flatten(self):
-        return (self.features, self.radius, self.prompt_probs), (self.max_steps, self.tolerance, self.momentum)
-
-    @classmethod
-    def tree_unflatten(cls, static, children):
-        model_class = object.__new__(cls)
-        for name, value in zip(("features", "radius", "prompt_probs"), children):
-            object.__setattr__(model_class, name, value)
-        for name, value in zip(("max_steps", "tolerance", "momentum"), static):
-            object.__setattr__(model_class, name, value)
-        return model_class
 
     def __repr__(self) -> str:
         return (

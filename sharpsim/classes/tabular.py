@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_positive_int, check_rows_on_simplex, is_concrete
 from sharpsim.policy import TabularPolicy
 
@@ -64,7 +65,7 @@ def check_prompt_probs(prompt_probs, num_prompts: int | None = None) -> jax.Arra
     return jnp.asarray(prompt_probs, jnp.float64)
 
 
-@jax.tree_util.register_pytree_node_class
+@validated_pytree(("prompt_probs",), ("num_responses",))
 @dataclass(frozen=True, eq=False)
 class TabularClass:
     """Π_tab over X prompts and Y responses; fitted policies carry the prompt distribution ``prompt_probs``.
@@ -114,16 +115,6 @@ class TabularClass:
         # k / c as a single division (not a sum of fractions) so exact_sft can reproduce k/c < 1 − δ bit for bit.
         probs = jnp.where(seen, counts / jnp.where(seen, totals, 1.0), 1.0 / self.num_responses)
         return TabularPolicy.tree_unflatten(None, (probs, self.prompt_probs))
-
-    def tree_flatten(self):
-        return (self.prompt_probs,), self.num_responses
-
-    @classmethod
-    def tree_unflatten(cls, num_responses, children):
-        model_class = object.__new__(cls)
-        object.__setattr__(model_class, "prompt_probs", children[0])
-        object.__setattr__(model_class, "num_responses", num_responses)
-        return model_class
 
     def __repr__(self) -> str:
         return f"TabularClass(num_prompts={self.num_prompts}, num_responses={self.num_responses})"
