@@ -130,6 +130,17 @@ def _result(model_class, seen, revealed, queries, samples_per_prompt, hit_cap) -
                            hit_cap)
 
 
+def _check_num_active(num_active, num_prompts: int):
+    """``num_active`` defaults to n; a concrete value must lie in [1, n] (a traced one is the caller's promise)."""
+    if num_active is None:
+        return num_prompts
+    if is_concrete(num_active):
+        num_active = check_positive_int(num_active, "num_active")
+        if num_active > num_prompts:
+            raise ValueError(f"num_active must be <= num_prompts={num_prompts}, got {num_active}")
+    return num_active
+
+
 def bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: HardClass, num_prompts: int,
                        num_samples: int = 1, num_active=None):
     """Non-adaptive Bayes learner: n prompts × N samples (Def. 3.2), then the posterior mode per rare prompt.
@@ -143,12 +154,7 @@ def bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: HardClass, n
     model_class = _check_class(model_class)
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_samples = check_positive_int(num_samples, "num_samples")
-    if num_active is None:
-        num_active = num_prompts
-    elif is_concrete(num_active):
-        num_active = check_positive_int(num_active, "num_active")
-        if num_active > num_prompts:
-            raise ValueError(f"num_active must be <= num_prompts={num_prompts}, got {num_active}")
+    num_active = _check_num_active(num_active, num_prompts)
     key_prompts, key_samples = jax.random.split(key)
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
     batch, oracle = oracle.sample(key_samples, prompts, num_samples)
@@ -173,12 +179,7 @@ def adaptive_bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: Har
     model_class = _check_class(model_class)
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     max_samples = check_positive_int(max_samples, "max_samples")
-    if num_active is None:
-        num_active = num_prompts
-    elif is_concrete(num_active):
-        num_active = check_positive_int(num_active, "num_active")
-        if num_active > num_prompts:
-            raise ValueError(f"num_active must be <= num_prompts={num_prompts}, got {num_active}")
+    num_active = _check_num_active(num_active, num_prompts)
     key_prompts, key_samples = jax.random.split(key)
     start = oracle
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
