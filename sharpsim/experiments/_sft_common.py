@@ -238,10 +238,13 @@ def plot_thresholds(plotting, ax, x, stats, label, marker="o", color=None):
     return plotting.errorbar_points(ax, x, estimate, low, high, label=label, marker=marker, color=color)
 
 
-def plot_success_curves(plotting, ax, table, key: str, levels, label_of, target: float, colors):
-    """Success fraction against m for each level of ``key`` (Monte Carlo, 95% Wilson intervals)."""
+def plot_success_curves(plotting, ax, table, key: str, levels, label_of, target: float, xlabel: str, title: str,
+                        colors=None):
+    """Panel (a) of the SFT searches: success fraction against m for each level of ``key`` (Monte Carlo, 95% Wilson
+    intervals), the 1 − ρ line, and the shared y label."""
     from sharpsim.statistics import wilson_interval
 
+    colors = colors or plotting.plt.get_cmap("viridis")
     for index, level in enumerate(levels):
         rows = table[table[key] == level].sort_values("samples")
         low, high = wilson_interval(rows.successes, rows.trials)
@@ -252,6 +255,17 @@ def plot_success_curves(plotting, ax, table, key: str, levels, label_of, target:
     ax.axhline(target, color="0.5", linewidth=0.8, linestyle=":")
     ax.set_xscale("log")
     ax.set_ylim(-0.03, 1.05)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"$P[\,\hat\pi$ is $(\epsilon,\delta)$-sharpened$\,]$")
+    ax.set_title(title, fontsize=9)
+
+
+def search_footnote(table, instance: str, simulation: str = "runs simulated exactly in law") -> str:
+    """The method line under every SFT sample-complexity figure: seeds, simulation, intervals, slope fit."""
+    seeds = int(table.trials.iloc[0])
+    return (f"{seeds} seeds per budget (common random numbers), {simulation}; 95% Wilson intervals per budget (a); "
+            "m* interval = budgets whose Wilson bounds straddle 1−ρ (b); slopes: least squares on log-log axes, "
+            f"95% t-intervals. {instance}")
 
 
 def plain_log_ticks(ax, axis: str = "x") -> None:

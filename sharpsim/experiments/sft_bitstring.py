@@ -32,6 +32,7 @@ from sharpsim.experiments._sft_common import (
     plot_success_curves,
     plot_thresholds,
     ray_point,
+    search_footnote,
     search_rows,
     search_sft_ray,
 )
@@ -104,14 +105,10 @@ def analyze(table, figure_path):
     ax_star.set_ylabel(r"$m^*=nN$ (sharp w.p. $\geq 1-\rho$)")
     ax_star.set_title(rf"(b) $m^*$ vs $C_{{cov}}$ ($\epsilon$={EPS}, $\delta$={DELTA}, $\rho$={RHO})", fontsize=9)
     plot_success_curves(plotting, ax_curves, table, "coverage", levels, lambda c: rf"$C_{{cov}}$={c:g}", target,
-                        plotting.plt.get_cmap("viridis"))
-    ax_curves.set_xlabel(r"samples $m = nN$ along the Thm 4.1 ray")
-    ax_curves.set_ylabel(r"$P[\,\hat\pi$ is $(\epsilon,\delta)$-sharpened$\,]$")
-    ax_curves.set_title(f"(a) SFT-Sharpening on bitstring (H={HORIZON}, X={NUM_PROMPTS})", fontsize=9)
-    seeds = int(table.trials.iloc[0])
-    footnote = (f"{seeds} seeds per budget (common random numbers), runs simulated exactly in law on the enumerated "
-                "2^H sequences; 95% Wilson intervals per budget (a); m* interval = budgets whose Wilson bounds "
-                "straddle 1−ρ (b); slope: least squares on log-log axes, 95% t-interval. Tabular class over sequences.")
+                        xlabel=r"samples $m = nN$ along the Thm 4.1 ray",
+                        title=f"(a) SFT-Sharpening on bitstring (H={HORIZON}, X={NUM_PROMPTS})")
+    footnote = search_footnote(table, "Tabular class over sequences.",
+                               simulation="runs simulated exactly in law on the enumerated 2^H sequences")
     finish(plotting, figure, [ax_curves, ax_star], footnote, figure_path)
     return summary
 

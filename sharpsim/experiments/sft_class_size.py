@@ -34,6 +34,7 @@ from sharpsim.experiments._sft_common import (
     plot_thresholds,
     rare_prompt_coverage,
     rare_prompt_instance,
+    search_footnote,
     search_rows,
     sft_success_law,
 )
@@ -143,14 +144,9 @@ def analyze(table, figure_path):
     rows = table[table.model_class == ("product" if "product" in set(table.model_class) else table.model_class.iloc[0])]
     levels = sorted(rows.num_rare.unique())
     plot_success_curves(plotting, ax_curves, rows, "num_rare", levels, lambda d: f"product class, d={d}", target,
-                        plotting.plt.get_cmap("viridis"))
-    ax_curves.set_xlabel(rf"samples $m=nN$ (N={NUM_SAMPLES} fixed, n searched)")
-    ax_curves.set_ylabel(r"$P[\,\hat\pi$ is $(\epsilon,\delta)$-sharpened$\,]$")
-    ax_curves.set_title("(a) success of SFT-Sharpening vs samples", fontsize=9)
-    seeds = int(table.trials.iloc[0])
-    footnote = (f"{seeds} seeds per budget (common random numbers), runs simulated exactly in law; 95% Wilson intervals "
-                "(a); m* interval = budgets whose Wilson bounds straddle 1−ρ (b); slopes: least squares on log-log "
-                f"axes, 95% t-intervals. App. H rare prompts, M={NUM_CANDIDATES}, Δ=2ε; d rare prompts.")
+                        xlabel=rf"samples $m=nN$ (N={NUM_SAMPLES} fixed, n searched)",
+                        title="(a) success of SFT-Sharpening vs samples")
+    footnote = search_footnote(table, f"App. H rare prompts, M={NUM_CANDIDATES}, Δ=2ε; d rare prompts.")
     finish(plotting, figure, [ax_curves, ax_star], footnote, figure_path)
     return summary
 

@@ -33,6 +33,7 @@ from sharpsim.experiments._sft_common import (
     rare_prompt_coverage,
     rare_prompt_instance,
     ray_point,
+    search_footnote,
     search_rows,
     search_sft_ray,
 )
@@ -135,15 +136,10 @@ def analyze(table, figure_path):
     shown = table[table.ratio == (1.0 if 1.0 in ratios else ratios[0])]
     coverage_of = dict(zip(shown.num_candidates, shown.coverage))
     plot_success_curves(plotting, ax_curves, shown, "num_candidates", levels,
-                        lambda m: rf"$C_{{cov}}$={coverage_of[m]:.3g} (M={m})", target, plotting.plt.get_cmap("viridis"))
-    ax_curves.set_xlabel(r"samples $m = nN$ along the Thm 4.1 ray $(n,N)=s\,(n_0,N_0)$")
-    ax_curves.set_ylabel(r"$P[\,\hat\pi$ is $(\epsilon,\delta)$-sharpened$\,]$")
-    ax_curves.set_title("(a) success of SFT-Sharpening vs samples", fontsize=9)
-    seeds = int(table.trials.iloc[0])
-    footnote = (f"{seeds} seeds per budget (common random numbers), runs simulated exactly in law; "
-                      "95% Wilson intervals per budget (a); m* interval = budgets whose Wilson bounds straddle 1−ρ "
-                      "(b); slopes: least squares on log-log axes, 95% t-intervals. Instance: App. H rare prompts, "
-                      f"d={NUM_RARE}, Δ=2ε, tabular class.")
+                        lambda m: rf"$C_{{cov}}$={coverage_of[m]:.3g} (M={m})", target,
+                        xlabel=r"samples $m = nN$ along the Thm 4.1 ray $(n,N)=s\,(n_0,N_0)$",
+                        title="(a) success of SFT-Sharpening vs samples")
+    footnote = search_footnote(table, f"Instance: App. H rare prompts, d={NUM_RARE}, Δ=2ε, tabular class.")
     finish(plotting, figure, [ax_curves, ax_star], footnote, figure_path)
     return summary
 

@@ -34,6 +34,7 @@ from sharpsim.experiments._sft_common import (
     rare_prompt_instance,
     ray_point,
     search_adaptive,
+    search_footnote,
     search_rows,
     search_sft_ray,
 )
@@ -158,14 +159,9 @@ def analyze(table, figure_path):
     sft_rows = table[table.algorithm == "sft"] if "sft" in set(table.algorithm) else table
     levels = sorted(sft_rows.eps.unique())
     plot_success_curves(plotting, ax_curves, sft_rows, "eps", levels, lambda e: rf"SFT, $\epsilon$={e:g}", target,
-                        plotting.plt.get_cmap("viridis"))
-    ax_curves.set_xlabel(r"samples $m=nN$ along the Thm 4.1 ray $(n,N)=s\,(n_0,N_0)$")
-    ax_curves.set_ylabel(r"$P[\,\hat\pi$ is $(\epsilon,\delta)$-sharpened$\,]$")
-    ax_curves.set_title("(a) success of SFT-Sharpening vs samples", fontsize=9)
-    seeds = int(table.trials.iloc[0])
-    footnote = (f"{seeds} seeds per budget (common random numbers), runs simulated exactly in law; 95% Wilson intervals "
-                "(a); m* interval = budgets whose Wilson bounds straddle 1−ρ (b); slopes: least squares on log-log "
-                f"axes, 95% t-intervals. App. H rare prompts, d={NUM_RARE}, tabular class, adaptive μ = ln(2/δ).")
+                        xlabel=r"samples $m=nN$ along the Thm 4.1 ray $(n,N)=s\,(n_0,N_0)$",
+                        title="(a) success of SFT-Sharpening vs samples")
+    footnote = search_footnote(table, f"App. H rare prompts, d={NUM_RARE}, tabular class, adaptive μ = ln(2/δ).")
     finish(plotting, figure, [ax_curves, ax_star], footnote, figure_path)
     return summary
 
