@@ -244,6 +244,17 @@ def test_law_large_n_against_exact_rationals(n):
     assert law[0] == law[1] == pytest.approx(0.5 * -math.expm1(n * math.log1p(-0.6)), rel=1e-12)
 
 
+@pytest.mark.parametrize("row, n", [([1 - 1e-17, 1e-17], 4), ([1 - 2e-20, 1e-20, 1e-20], 3),
+                                    ([0.5, 0.5 - 1e-18, 1e-18, 0.0], 7)])
+def test_law_masses_below_float_epsilon_are_exact_not_nan(row, n):
+    """Masses under 1e-16 make the mass above round to 1; F must then come from the bottom, not 1 − 1 = 0."""
+    law = law_of(np.array(row), n)
+    exact = exact_level_set_law(row, n)
+    assert np.all(np.isfinite(law))
+    for got, want in zip(law, exact):
+        assert got == pytest.approx(want, rel=1e-9, abs=0.0)
+
+
 @pytest.mark.parametrize("n, err, message", [(0, ValueError, "n must be an integer >= 1, got 0"),
                                              (-1, ValueError, "n must be an integer >= 1, got -1"),
                                              (1.5, TypeError, r"n must be an integer >= 1, got 1\.5")])

@@ -64,8 +64,9 @@ def best_of_n_law(policy, n) -> TabularPolicy:
     Sort responses by π(y|x); with F(t) = π({y : π(y|x) ≤ t}) the pick lands in the level set
     {y : π(y|x) = t} with probability F(t)^n − F(t⁻)^n, shared equally by its members (ties broken
     uniformly). Responses of zero probability get zero. ``n`` may be a traced integer inside ``jit``.
-    Computed as F^n − F⁻^n = F^n·(1 − exp(n·(log F⁻ − log F))) with log F = log1p(−mass above), which keeps
-    full relative precision for F near 1 and large n.
+    Computed as F^n − F⁻^n = F^n·(1 − exp(n·(log F⁻ − log F))), with F summed from the bottom where F < ½ and
+    log F = log1p(−mass above) elsewhere: full relative precision for F near 1 and large n, and for masses far
+    below float64's epsilon (no 0 − 0 = NaN when the mass above rounds to 1).
     """
     if is_concrete(n):
         n = check_positive_int(n, "n")
@@ -76,14 +77,20 @@ def best_of_n_law(policy, n) -> TabularPolicy:
 
 def _best_of_n_row(row: jax.Array, n) -> jax.Array:
     ascending = jnp.sort(row)
-    # mass strictly above / at-or-above each level, from the top, so values near F = 1 stay exact
-    tail_from = jnp.cumsum(ascending[::-1])[::-1]  # tail_from[i] = Σ_{j ≥ i} ascending[j]
-    tail_from = jnp.concatenate([tail_from, jnp.zeros(1)])
+    # F at every level two ways: summed from the bottom (exact when F is small) and as one minus the mass above
+    # (exact when F is near 1); each is used where it keeps full relative precision
+    head = jnp.concatenate([jnp.zeros(1), jnp.cumsum(ascending)])  # head[i] = Σ_{j < i} ascending[j]
+    tail_from = jnp.concatenate([jnp.cumsum(ascending[::-1])[::-1], jnp.zeros(1)])  # Σ_{j ≥ i} ascending[j]
     first = jnp.searchsorted(ascending, row, side="left")  # index of the first response tied with y
     after = jnp.searchsorted(ascending, row, side="right")  # one past the last response tied with y
-    mass_at_or_above, mass_above = tail_from[first], tail_from[after]
-    log_f_upto = jnp.log1p(-jnp.minimum(mass_above, 1.0))  # log F(t)
-    log_f_below = jnp.log1p(-jnp.minimum(mass_at_or_above, 1.0))  # log F(t⁻)
+
+    def log_f(index):
+        small = head[index] < 0.5
+        return jnp.where(small, jnp.log(jnp.where(small, head[index], 1.0)),
+                         jnp.log1p(-jnp.minimum(tail_from[index], 1.0)))
+
+    log_f_upto, log_f_below = log_f(after), log_f(first)  # log F(t), log F(t⁻); F(t) ≥ π(y|x) > 0 where used
+    log_f_upto = jnp.where(row > 0, log_f_upto, 0.0)  # zero-mass responses: keep the masked branch finite
     level_mass = jnp.exp(n * log_f_upto) * -jnp.expm1(n * (log_f_below - log_f_upto))
     level_mass = jnp.where(row > 0, level_mass, 0.0)
     return level_mass / (after - first)
