@@ -16,7 +16,8 @@ Concentrability (Eq. 9) and the bounds of the RLHF analysis:
     V_max        = max_{x,y} |β log(π(y|x)/π_base(y|x))|           (``log_ratio_range``; Assumption J.4)
 
 Lemma 4.1 (4.1′): C_{π*_β} ≤ C_cov,γ/(1 − γ) for every γ ∈ [0, 1), and C_{π_base/π*_β;β} ≤ |Y|.
-Thm J.2, step 1: if β ≤ γ_margin/(2 log(2|Y|/δ)) then π*_β(y*(x)|x) ≥ 1 − δ/2 (``sharpening_beta``).
+Thm J.2, step 1: if β ≤ γ_margin/(2 log(2|Y|/δ)) then π*_β(y*(x)|x) ≥ 1 − δ/2 (``sharpening_beta``; valid as printed
+for γ_margin ≤ 2.513, and with log(1 + γ_margin) in place of γ_margin/2 above that).
 
 Conventions as in ``quantities``: every expectation over prompts uses μ of the *second* policy argument (the
 base or the reference), and prompts outside supp μ carry no weight; 0·log 0 = 0 and 0·(anything) = 0, so a
@@ -196,12 +197,17 @@ def log_ratio_range(policy, base, beta) -> jax.Array:
 
 
 def sharpening_beta(base, delta) -> jax.Array:
-    """β_δ = γ_margin / (2 log(2|Y|/δ))   (Thm J.2 / Thm 4.3), from the base's margin (Assumption 4.2) and |Y|.
+    """β_δ = min(γ_margin/2, log(1 + γ_margin)) / log(2|Y|/δ): Thm J.2 / Thm 4.3's β = γ_margin/(2 log(2|Y|/δ))
+    wherever its proof holds, from the base's margin (Assumption 4.2) and |Y|.
 
-    For β ≤ β_δ every non-argmax y has π*_β(y|x) ≤ (1 + γ_margin)^{−(1+1/β)} ≤ δ/(2|Y|), hence
-    π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ. ``inf`` when the base has no non-argmax mass (any β works).
+    For β ≤ β_δ every non-argmax y has π*_β(y|x) ≤ (1 + γ_margin)^{−(1+1/β)} ≤ e^{−log(1+γ_margin)/β} ≤ δ/(2|Y|),
+    hence π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ. The paper's step (1 + γ)^{−1/β} ≤ e^{−γ/(2β)} needs
+    log(1 + γ) ≥ γ/2, i.e. γ_margin ≤ 2.513; above that its β is too large (|Y| = 1000, γ_margin = 10, δ = 0.1:
+    π*_β(y*) = 0.56), so the min keeps the guarantee (``theory_rlhf.thm_j2_beta`` is the paper's formula as
+    printed). ``inf`` when the base has no non-argmax mass (any β works).
     """
     if is_concrete(delta):
         delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
     base = as_tabular(base)
-    return margin(base) / (2.0 * jnp.log(2.0 * base.num_responses / delta))
+    gamma_margin = margin(base)
+    return jnp.minimum(gamma_margin / 2.0, jnp.log1p(gamma_margin)) / jnp.log(2.0 * base.num_responses / delta)

@@ -85,7 +85,9 @@ def thm_4_2_prime_error_bound(concentrability, loss_concentrability, log_class_s
 def thm_j2_beta(margin, num_responses, delta):
     """β = γ_margin / (2 log(2|Y|/δ))   (Thm J.2 condition β^{-1} ≥ 2γ_margin^{-1} log(2|Y|/δ); Thm 4.3's choice).
 
-    Exact (no constant): any β at most this makes π*_β(y*(x)|x) ≥ 1 − δ/2. ``inf`` for γ_margin = inf.
+    Exact (no constant): for γ_margin ≤ 2.513 any β at most this makes π*_β(y*(x)|x) ≥ 1 − δ/2; the proof's step
+    (1 + γ)^{−1/β} ≤ e^{−γ/(2β)} fails above that, where ``kl_regularized.sharpening_beta`` (log(1 + γ_margin) in
+    place of γ_margin/2) keeps the guarantee. ``inf`` for γ_margin = inf.
     """
     return _margin(margin) / (2.0 * np.log(2.0 * _num_responses(num_responses) / _unit(delta, "delta")))
 

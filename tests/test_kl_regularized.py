@@ -228,13 +228,29 @@ def test_margin_threshold_makes_the_target_sharp(base, fraction, delta):
     runner = [max([v for v in row if v < max(row)], default=0.0) for row in probs]
     margins = [np.inf if r == 0 else max(row) / r - 1 for row, r in zip(probs, runner)]
     gamma_margin = min(m for m, w in zip(margins, mu) if w > 0)
-    threshold = gamma_margin / (2 * math.log(2 * probs.shape[1] / delta))
+    threshold = min(gamma_margin / 2, math.log1p(gamma_margin)) / math.log(2 * probs.shape[1] / delta)
     assert float(sharpening_beta(base, delta)) == pytest.approx(threshold, rel=1e-9)
+    if gamma_margin <= 2.5:  # the paper's γ_margin/(2 log(2|Y|/δ)) wherever its proof step holds
+        assert threshold == pytest.approx(gamma_margin / (2 * math.log(2 * probs.shape[1] / delta)), rel=1e-12)
     beta = threshold * fraction if np.isfinite(threshold) else 1.0
     mass = np_set_mass(ref_power(probs, beta), np_argmax_mask(probs))
     assert np.all(mass[mu > 0] >= 1 - delta / 2 - 1e-9)
     got = np_set_mass(np.asarray(power_policy(base, beta).probs), np_argmax_mask(probs))
     assert np.all(got[mu > 0] >= 1 - delta / 2 - 1e-9)
+
+
+def test_papers_beta_fails_above_margin_2_5_and_sharpening_beta_does_not():
+    """|Y| = 1000, one dominant response with γ_margin = 10, δ = 0.1: the printed β = γ/(2 log(2|Y|/δ)) gives
+    π*_β(y*) ≈ 0.56 < 1 − δ/2; sharpening_beta's log(1 + γ) form gives ≥ 1 − δ/2."""
+    probs = np.full(1000, 1.0)
+    probs[0] = 11.0
+    probs = (probs / probs.sum())[None, :]
+    base, delta = TabularPolicy(probs), 0.1
+    printed = 10.0 / (2 * math.log(2 * 1000 / delta))
+    assert ref_power(probs, printed)[0, 0] < 0.6
+    beta = float(sharpening_beta(base, delta))
+    assert beta == pytest.approx(math.log(11.0) / math.log(2 * 1000 / delta), rel=1e-12)
+    assert ref_power(probs, beta)[0, 0] >= 1 - delta / 2
 
 
 def test_sharpening_beta_rejects_bad_delta():

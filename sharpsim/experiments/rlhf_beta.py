@@ -1,6 +1,8 @@
 """rlhf_beta: the KL-regularised target π*_β ∝ π_base^{1+1/β} against β (Eq. 3, Lemma 4.1, Thm J.2 step 1).
 
-Claim. π*_β sharpens as β → 0, and β ≤ β_δ = γ_margin/(2 log(2|Y|/δ)) guarantees π*_β(y*(x)|x) ≥ 1 − δ/2; the
+Claim. π*_β sharpens as β → 0, and β ≤ β_δ = γ_margin/(2 log(2|Y|/δ)) guarantees π*_β(y*(x)|x) ≥ 1 − δ/2 (for
+γ_margin ≤ 2.513; ``sharpening_beta`` uses log(1 + γ_margin) in place of γ_margin/2 above that, where the paper's
+proof step fails: the margin-3 cell); the
 miss 1 − π*_β(y*|x) is at most (|Y| − 1)(1 + γ_margin)^{−(1+1/β)}. Lemma 4.1: C_{π*_β} ≤ C_cov and
 C_{π_base/π*_β;β} ≤ |Y| for every β.
 
@@ -109,7 +111,7 @@ def analyze(table, figure_path):
                 ax_miss.plot(rows.beta, thm_j2_target_miss_bound(gm, rows.beta.to_numpy(), NUM_RESPONSES),
                              color=color, linewidth=0.8, alpha=0.6, linestyle=(0, (1, 3)))
     ax_miss.axhline(DELTA / 2, color="0.5", linewidth=0.8)
-    ax_miss.plot([], [], color="0.3", linestyle=":", label=r"Thm J.2: $\beta_\delta=\gamma_{margin}/(2\log(2|Y|/\delta))$")
+    ax_miss.plot([], [], color="0.3", linestyle=":", label=r"Thm J.2: $\beta_\delta=\min(\gamma_{margin}/2,\log(1+\gamma_{margin}))/\log(2|Y|/\delta)$")
     ax_miss.plot([], [], color="0.3", linestyle=(0, (1, 3)), label=r"Thm J.2: $(|Y|-1)(1+\gamma_{margin})^{-(1+1/\beta)}$")
     ax_miss.plot([], [], color="0.5", linewidth=0.8, label=rf"$\delta/2$ ($\delta$={DELTA})")
     ax_miss.set_xscale("log")
