@@ -172,3 +172,15 @@ def test_bad_classes_raise():
     with pytest.raises(ValueError, match="model_class has num_responses=3 but the oracle's base policy has "
                                          "num_responses=2"):
         rlhf_sharpen(jax.random.PRNGKey(0), Oracle(base), TabularClass(3, num_prompts=1), 4, 0.5)
+
+
+def test_autoregressive_base_is_refused_with_the_fix():
+    from sharpsim.families_autoregressive import bitstring
+
+    base = bitstring(horizon=2, coverage=2.0, key=jax.random.PRNGKey(0), num_prompts=1)
+    with pytest.raises(TypeError, match=r"rlhf_sharpen needs a base over a finite response set .* "
+                                        r"MarkovPolicy .* Pass Oracle\(base.to_tabular\(\)\)"):
+        rlhf_sharpen(jax.random.PRNGKey(0), Oracle(base), TabularClass.like(base.to_tabular()), 4, 0.5)
+    tabular = base.to_tabular()  # the suggested fix runs
+    result, _ = rlhf_sharpen(jax.random.PRNGKey(0), Oracle(tabular), TabularClass.like(tabular), 4, 0.5)
+    np.testing.assert_allclose(np.asarray(result.policy.probs).sum(-1), 1.0, rtol=1e-12)

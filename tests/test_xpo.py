@@ -216,3 +216,12 @@ def test_unsupported_or_mismatched_class_and_missing_ranges():
 
     with pytest.raises(TypeError, match="supports LinearSoftmaxClass and TabularClass, got Other"):
         xpo_sharpen(jax.random.PRNGKey(0), oracle, Other(), 3, BETA, 0.0)
+
+
+def test_autoregressive_base_is_refused():
+    from sharpsim.families_autoregressive import bitstring
+
+    base = bitstring(horizon=2, coverage=2.0, key=jax.random.PRNGKey(0), num_prompts=1)
+    with pytest.raises(TypeError, match=r"xpo_sharpen needs a base over a finite response set .* MarkovPolicy"):
+        xpo_sharpen(jax.random.PRNGKey(0), Oracle(base), TabularClass.like(base.to_tabular()), 3, BETA, 0.0,
+                    reward_range=1.0, value_range=1.0)

@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import optax
 
 from sharpsim._validation import check_positive_int
-from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used
+from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.tabular import TabularClass
 from sharpsim.kl_regularized import check_beta
@@ -185,6 +185,7 @@ def rlhf_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompts: int, 
             f"got {type(model_class).__name__}"
         )
     check_class_matches_oracle(model_class, oracle)
+    check_finite_response_base(oracle, "rlhf_sharpen")
     key_prompts, key_pairs = jax.random.split(key)
     start = oracle
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)

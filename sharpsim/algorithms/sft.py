@@ -62,6 +62,18 @@ def check_class_matches_oracle(model_class, oracle) -> None:
             )
 
 
+def check_finite_response_base(oracle, algorithm: str) -> None:
+    """RLHF and XPO index responses by number; refuse an autoregressive base (its samples are token sequences)."""
+    from sharpsim.autoregressive import AutoregressivePolicy
+
+    if isinstance(oracle.base, AutoregressivePolicy):
+        raise TypeError(
+            f"{algorithm} needs a base over a finite response set whose samples are response indices; the oracle's "
+            f"base is a {type(oracle.base).__name__} (samples are token sequences). Pass Oracle(base.to_tabular()) "
+            "to run it on the enumerated sequence space"
+        )
+
+
 def training_targets(model_class, base, prompts: jax.Array, responses: jax.Array) -> jax.Array:
     """The SFT targets in the form ``model_class.fit`` takes: token sequences [n, H] from an autoregressive
     base become response indices (lexicographic order, ``sequences_to_indices``) unless the class fits

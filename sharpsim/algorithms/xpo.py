@@ -53,7 +53,7 @@ import optax
 
 from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
 from sharpsim.algorithms.rlhf import rlhf_residuals
-from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used
+from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.tabular import TabularClass
 from sharpsim.oracle import Oracle, QueryCount
@@ -195,6 +195,7 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     num_rounds, beta, alpha, num_steps, num_validation, learning_rate = check_hyperparameters(
         num_rounds, beta, alpha, num_steps, num_validation, learning_rate)
     check_class_matches_oracle(model_class, oracle)
+    check_finite_response_base(oracle, "xpo_sharpen")
     param = parametrisation(model_class)
     reward_range = param.reward_range if reward_range is None else reward_range
     value_range = (param.value_range(beta) if param.value_range is not None else None) if value_range is None \
