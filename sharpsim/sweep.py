@@ -6,8 +6,12 @@ columns, and an ``analyze(table, figure_path)`` that draws the figure (theory ov
 summary. ``run_experiment`` executes the cells that are not stored yet, each stored atomically as its own
 parquet file, so a run killed halfway loses at most the cell in flight and resumes where it stopped.
 
-Cell ids are stable hashes of (experiment, parameters, seeds, base seed); each cell's PRNG key is folded
-from the base seed and its id, so a cell's numbers do not depend on which other cells run or in what order.
+Cell ids are stable hashes of (experiment, parameters, seeds, base seed, the experiment's fixed ``settings``).
+Each cell's PRNG key is folded from the base seed and the hash of (experiment, parameters, seeds) alone, so a
+cell's numbers do not depend on which other cells run or in what order, and a change of settings reruns the cell
+on the same random numbers (common random numbers across settings). Every constant that shapes a cell's numbers belongs in the grid or in ``settings``:
+then changing it recomputes the cell instead of reusing a stale one. (A change of code that alters numbers
+needs ``--force``, or a bump of the experiment's ``settings["revision"]``.)
 
 Compile once: a ``run_cell`` should call module-level jitted functions whose shapes do not depend on the
 grid value (pass values as arrays, pad to a common shape). ``counted_jit`` counts traces so tests can
@@ -45,11 +49,13 @@ class Experiment:
       title: one line for ``sharpsim list``.
       grid: axis name → values for the full run; cells are the cartesian product in axis order.
       seeds: seeds per cell in the full run.
-      run_cell: (params, key, seeds) → mapping of column name → 1-d array (all of one length; a ``seed``
-        column is added when the length equals ``seeds`` and none is given).
+      run_cell: (params, key, seeds) → mapping of column name → 1-d array (all of one length).
       analyze: (table, figure_path) → JSON-able summary dict; draws and saves the figure.
       quick_grid / quick_seeds: replacements for ``--quick`` (missing axes keep the full values).
       claim: the paper's statement the experiment checks (theorem number), for ``sharpsim list``.
+      settings: the fixed constants that define a cell besides its grid values (ε, δ, ρ, sizes, paddings,
+        hyper-parameters); JSON-able, part of every cell id and of ``summary.json``.
+      seed_rows: ``run_cell`` returns one row per seed (a ``seed`` column 0..seeds−1 is added unless given).
     """
 
     name: str
@@ -61,6 +67,8 @@ class Experiment:
     quick_grid: Mapping[str, Sequence] = field(default_factory=dict)
     quick_seeds: int | None = None
     claim: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    seed_rows: bool = False
 
     def resolved_grid(self, quick: bool = False, overrides: Mapping[str, Sequence] | None = None) -> dict:
         grid = {axis: list(values) for axis, values in self.grid.items()}
@@ -109,10 +117,15 @@ def default_layout(name: str, out_dir: Path | str = ".", quick: bool = False, ta
     return Layout(out_dir / "results" / sub / name, out_dir / "figures" / sub / f"{name}.png")
 
 
-def cell_id(experiment_name: str, params: Mapping[str, Any], seeds: int, base_seed: int) -> str:
+def cell_id(experiment_name: str, params: Mapping[str, Any], seeds: int, base_seed: int,
+            settings: Mapping[str, Any] | None = None) -> str:
+    """The stored cell's name; without ``settings``, the id its random stream is folded from."""
+    record = {"experiment": experiment_name, "params": params, "seeds": seeds, "base_seed": base_seed,
+              "schema": SCHEMA_VERSION}
+    if settings is not None:
+        record["settings"] = dict(settings)
     payload = json.dumps(
-        {"experiment": experiment_name, "params": params, "seeds": seeds, "base_seed": base_seed,
-         "schema": SCHEMA_VERSION},
+        record,
         sort_keys=True, default=_json_default,
     )
     return hashlib.sha1(payload.encode()).hexdigest()[:16]
@@ -152,13 +165,15 @@ def run_experiment(
     seeds = check_positive_int(seeds, "seeds")
     cells = experiment.cells(grid)
     layout.cells_dir.mkdir(parents=True, exist_ok=True)
-    identifiers = [cell_id(experiment.name, params, seeds, base_seed) for params in cells]
+    identifiers = [cell_id(experiment.name, params, seeds, base_seed, experiment.settings) for params in cells]
+    streams = {i: cell_id(experiment.name, params, seeds, base_seed) for i, params in zip(identifiers, cells)}
     pending = [(i, p) for i, p in zip(identifiers, cells) if force or not _cell_path(layout, i).exists()]
 
     bar = _progress_bar(len(cells), len(cells) - len(pending), experiment.name, progress)
     for identifier, params in pending:
-        columns = experiment.run_cell(params, cell_key(base_seed, identifier), seeds)
-        frame = _cell_frame(columns, params, seeds, identifier, base_seed, __version__)
+        columns = experiment.run_cell(params, cell_key(base_seed, streams[identifier]), seeds)
+        frame = _cell_frame(columns, params, seeds if experiment.seed_rows else None, identifier, base_seed,
+                            __version__)
         _atomic_write_parquet(frame, _cell_path(layout, identifier))
         bar.update(1)
     bar.close()
@@ -167,7 +182,8 @@ def run_experiment(
     layout.figure_path.parent.mkdir(parents=True, exist_ok=True)
     summary = experiment.analyze(table, layout.figure_path)
     summary = {"experiment": experiment.name, "sharpsim_version": __version__, "quick": quick,
-               "seeds": seeds, "base_seed": base_seed, "grid": grid, **summary}
+               "seeds": seeds, "base_seed": base_seed, "grid": grid, "settings": dict(experiment.settings),
+               **summary}
     atomic_write_text(json.dumps(summary, indent=2, sort_keys=True, default=_json_default) + "\n",
                       layout.summary_path)
     return RunOutput(table, summary, layout, len(pending), len(cells) - len(pending),
@@ -221,15 +237,19 @@ def _cell_path(layout: Layout, identifier: str) -> Path:
     return layout.cells_dir / f"{identifier}.parquet"
 
 
-def _cell_frame(columns, params, seeds, identifier, base_seed, version) -> pd.DataFrame:
+def _cell_frame(columns, params, seed_rows: int | None, identifier, base_seed, version) -> pd.DataFrame:
+    """The cell's tidy table; ``seed_rows`` = number of seeds when the rows are one per seed, else None."""
     columns = {name: np.asarray(value) for name, value in columns.items()}
     lengths = {name: value.shape for name, value in columns.items()}
     if any(len(shape) != 1 for shape in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
         raise ValueError(f"run_cell must return 1-d columns of one length, got shapes {lengths}")
     length = next(iter(lengths.values()))[0]
     frame = pd.DataFrame(columns)
-    if "seed" not in frame and length == seeds:
-        frame.insert(0, "seed", np.arange(seeds))
+    if seed_rows is not None and "seed" not in frame:
+        if length != seed_rows:
+            raise ValueError(f"run_cell must return one row per seed ({seed_rows}) for a seed_rows experiment, "
+                             f"got {length}")
+        frame.insert(0, "seed", np.arange(seed_rows))
     for axis, value in reversed(list(params.items())):
         frame.insert(0, axis, [value] * length)
     frame["cell_id"] = identifier

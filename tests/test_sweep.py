@@ -11,12 +11,12 @@ import pytest
 from sharpsim.sweep import Experiment, counted_jit, default_layout, load_table, run_experiment
 
 
-def _toy(calls, fail_on=None):
+def _toy(calls, fail_on=None, settings=None, seed_rows=True, rows=None):
     def run_cell(params, key, seeds):
         calls.append(dict(params))
         if fail_on is not None and params == fail_on:
             raise KeyboardInterrupt("simulated Ctrl-C in the middle of a cell")
-        draws = jax.random.uniform(key, (seeds,))
+        draws = jax.random.uniform(key, (seeds if rows is None else rows,))
         return {"value": np.asarray(draws) + params["a"] * 10 + params["b"]}
 
     def analyze(table, figure_path):
@@ -24,7 +24,8 @@ def _toy(calls, fail_on=None):
         return {"rows": len(table)}
 
     return Experiment(name="toy", title="toy", grid={"a": [1, 2], "b": [0.5, 1.5, 2.5]}, seeds=4,
-                      run_cell=run_cell, analyze=analyze, quick_grid={"b": [0.5]}, quick_seeds=2)
+                      run_cell=run_cell, analyze=analyze, quick_grid={"b": [0.5]}, quick_seeds=2,
+                      settings=settings or {}, seed_rows=seed_rows)
 
 
 def test_table_is_tidy_one_row_per_cell_and_seed(tmp_path):
@@ -49,6 +50,29 @@ def test_rerun_reuses_stored_cells_and_force_recomputes(tmp_path):
     pd.testing.assert_frame_equal(first.table, second.table)
     run_experiment(_toy(calls), layout, force=True, progress=False)
     assert len(calls) == 12
+
+
+def test_changed_settings_recompute_instead_of_reusing_stale_cells(tmp_path):
+    calls = []
+    layout = default_layout("toy", tmp_path)
+    run_experiment(_toy(calls, settings={"eps": 0.1}), layout, progress=False)
+    run_experiment(_toy(calls, settings={"eps": 0.1}), layout, progress=False)
+    assert len(calls) == 6
+    changed = run_experiment(_toy(calls, settings={"eps": 0.05}), layout, progress=False)
+    assert changed.computed_cells == 6 and len(calls) == 12
+    assert changed.summary["settings"] == {"eps": 0.05}
+    first = run_experiment(_toy([], settings={"eps": 0.1}), layout, progress=False).table
+    np.testing.assert_array_equal(changed.table.value, first.value)  # same random stream: common random numbers
+    assert set(changed.table.cell_id).isdisjoint(run_experiment(_toy([], settings={"eps": 0.1}), layout,
+                                                                progress=False).table.cell_id)
+
+
+def test_seed_column_only_for_seed_rows_experiments(tmp_path):
+    # four rows that are not seeds (e.g. four budget levels) must not be labelled as seeds 0..3
+    table = run_experiment(_toy([], seed_rows=False), default_layout("toy", tmp_path), progress=False).table
+    assert "seed" not in table.columns
+    with pytest.raises(ValueError, match=r"one row per seed \(4\) for a seed_rows experiment, got 3"):
+        run_experiment(_toy([], rows=3), default_layout("toy", tmp_path / "bad"), progress=False)
 
 
 def test_interrupted_run_keeps_finished_cells_and_resumes(tmp_path):

@@ -189,6 +189,8 @@ EXPERIMENT = Experiment(
           "(Thm 4.2 pays C_conc in the worst case, Thm 4.3 only SEC)",
     grid={"scale": [0.25, 0.5, 1.0, 2.0, 4.0], "method": list(METHODS)},
     seeds=100,
+    settings={"dimension": DIMENSION, "delta": DELTA, "rho": RHO, "max_pairs": MAX_PAIRS, "max_rounds": MAX_ROUNDS,
+              "sft_max_samples": SFT_MAX_SAMPLES},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"scale": [1.0]},  # one scale: --quick is a smoke test

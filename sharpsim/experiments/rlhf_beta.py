@@ -152,6 +152,8 @@ EXPERIMENT = Experiment(
           "C_{π_base/π*_β;β} ≤ |Y|",
     grid={"margin": [0.01, 0.05, 0.2, 1.0, 3.0], "coverage": [4.0, 16.0]},
     seeds=1,
+    settings={"num_responses": NUM_RESPONSES, "delta": DELTA,
+              "betas": {"low": float(BETAS[0]), "high": float(BETAS[-1]), "count": len(BETAS)}},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"margin": [0.05, 1.0], "coverage": [4.0]},

@@ -26,6 +26,7 @@ import numpy as np
 from sharpsim import plotting, theory
 from sharpsim.classes import TabularClass
 from sharpsim.experiments._sft_common import (
+    RAY_UNITS,
     cell_threshold,
     finish,
     plain_log_ticks,
@@ -119,6 +120,8 @@ EXPERIMENT = Experiment(
     claim="Thm 4.1 on sequences: m* linear in C_cov at fixed horizon",
     grid={"coverage": [2.0, 4.0, 8.0, 16.0, 32.0]},
     seeds=200,
+    settings={"eps": EPS, "delta": DELTA, "rho": RHO, "horizon": HORIZON, "num_prompts": NUM_PROMPTS,
+              "max_prompts": MAX_PROMPTS, "target_seed": TARGET_SEED, "ray_units": RAY_UNITS},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"coverage": [2.0, 8.0, 32.0]},

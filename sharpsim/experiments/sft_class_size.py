@@ -27,6 +27,7 @@ from sharpsim import plotting, theory
 from sharpsim.classes import ProductClass, TabularClass
 from sharpsim.complexity import sample_complexity
 from sharpsim.experiments._sft_common import (
+    RAY_UNITS,
     cell_threshold,
     finish,
     plain_log_ticks,
@@ -157,6 +158,8 @@ EXPERIMENT = Experiment(
     claim="Thm 4.1: m ∝ log(|Π|/ρ) at fixed ε, δ, C_cov",
     grid={"num_rare": [2, 4, 8, 16, 32, 64], "model_class": ["product", "tabular"]},
     seeds=200,
+    settings={"eps": EPS, "delta": DELTA, "rho": RHO, "num_candidates": NUM_CANDIDATES, "rare_mass": RARE_MASS,
+              "max_rare": MAX_RARE, "max_prompts": MAX_PROMPTS, "num_samples": NUM_SAMPLES, "ray_units": RAY_UNITS},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"num_rare": [2, 8, 32], "model_class": ["product"]},

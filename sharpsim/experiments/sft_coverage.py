@@ -25,6 +25,7 @@ import numpy as np
 from sharpsim import plotting, theory
 from sharpsim.classes import TabularClass
 from sharpsim.experiments._sft_common import (
+    RAY_UNITS,
     cell_threshold,
     finish,
     plain_log_ticks,
@@ -150,6 +151,8 @@ EXPERIMENT = Experiment(
     claim="Thm 4.1: m = O(C_cov log(|Π|/ρ) log(1/δ)/(δ ε²)), linear in C_cov",
     grid={"num_candidates": [8, 16, 32, 64, 128, 256, 512], "ratio": [0.25, 1.0, 4.0, 16.0, 64.0]},
     seeds=200,
+    settings={"eps": EPS, "delta": DELTA, "rho": RHO, "num_rare": NUM_RARE, "rare_mass": RARE_MASS,
+              "max_candidates": MAX_CANDIDATES, "max_prompts": MAX_PROMPTS, "ray_units": RAY_UNITS},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"num_candidates": [16, 64, 256], "ratio": [1.0]},

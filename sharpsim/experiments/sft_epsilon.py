@@ -24,6 +24,7 @@ import numpy as np
 from sharpsim import plotting, theory
 from sharpsim.classes import TabularClass
 from sharpsim.experiments._sft_common import (
+    RAY_UNITS,
     adaptive_hit_law,
     cell_threshold,
     finish,
@@ -172,6 +173,8 @@ EXPERIMENT = Experiment(
     claim="Thm 4.1: m ∝ 1/ε² at the prescribed n, N; Thm D.1: E[m] ∝ 1/ε for adaptive SFT",
     grid={"eps": [0.2, 0.1, 0.05, 0.025, 0.0125], "algorithm": ["sft", "adaptive"]},
     seeds=200,
+    settings={"delta": DELTA, "rho": RHO, "num_rare": NUM_RARE, "coverage_scale": COVERAGE_SCALE,
+              "max_responses": MAX_RESPONSES, "mu": MU, "max_cap": MAX_CAP, "ray_units": RAY_UNITS},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"eps": [0.2, 0.1, 0.05]},

@@ -310,6 +310,8 @@ EXPERIMENT = Experiment(
     claim="Thm 4.3/J.3 vs Thm 4.1 on Example J.1: XPO needs poly(d) queries, SFT needs ≳ C_cov = exp(Ω(d))",
     grid={"dimension": [4, 8, 12, 16, 20, 24], "method": list(METHODS)},
     seeds=100,
+    settings={"delta": DELTA, "rho": RHO, "eps": EPS, "num_steps": NUM_STEPS, "num_validation": NUM_VALIDATION,
+              "learning_rate": LEARNING_RATE, "sft_max_samples": SFT_MAX_SAMPLES, "alpha_scales": ALPHA_SCALES},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"dimension": [4], "method": ["sft", "xpo_alpha0"]},  # one XPO compilation: --quick is a smoke test
