@@ -123,15 +123,17 @@ def budget_cap(learner: str, model_class: HardClass) -> int:
     return 2 ** math.ceil(math.log2(4 * predicted_budget(learner, model_class)))
 
 
-def sweep_shapes(axis: str, scale: str) -> dict:
+def sweep_shapes(axis: str, scale: str, point: dict | None = None) -> dict:
     """Static shapes shared by every cell of one sweep (so each learner compiles once per sweep; ``quick``
     shares one set of shapes across its three small sweeps): max d and M, and per learner the largest budget
-    cap and samples per prompt."""
+    cap and samples per prompt. A ``point`` outside the sweep (``sharpsim run lower_bound --set point=d=64``)
+    widens the shapes to fit it; points inside leave them, and hence their random streams, unchanged."""
     if scale not in ("full", "quick"):
         raise ValueError(f"scale must be 'full' or 'quick', got {scale!r}")
     sweeps = SWEEPS if scale == "full" else QUICK_SWEEPS
     axes = [axis] if scale == "full" else list(sweeps)
     classes = [instance(parse_point(point_label(a, v))[1]) for a in axes for v in sweeps[a]]
+    classes += [] if point is None else [instance(point)]
     shapes = {"max_rare": max(int(c.num_rare) for c in classes),
               "max_candidates": max(int(c.num_candidates) for c in classes)}
     for learner in LEARNERS:
@@ -219,7 +221,7 @@ def bounds(model_class: HardClass, eps: float) -> dict:
 
 def run_cell(params, key, seeds):
     axis, point = parse_point(params["point"])
-    shapes = sweep_shapes(axis, params["scale"])
+    shapes = sweep_shapes(axis, params["scale"], point)
     model_class = instance(point, shapes["max_rare"], shapes["max_candidates"])
     keys = jax.random.split(key, seeds)
     columns: dict[str, list] = {}
@@ -435,6 +437,8 @@ EXPERIMENT = Experiment(
     claim="Thm 3.1 / D.2: m ≳ C log|Π|/(ε²(1+log(C/ε))), E[m] ≳ C log|Π|/(ε(1+log(C/ε))) for every learner",
     grid={"point": grid_points(SWEEPS), "scale": ["full"]},
     seeds=128,
+    settings={"base": BASE, "sweeps": SWEEPS, "quick_sweeps": QUICK_SWEEPS, "resolution": RESOLUTION,
+              "learners": list(LEARNERS), "delta_per_eps": DELTA_PER_EPS},
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"point": grid_points(QUICK_SWEEPS), "scale": ["quick"]},
