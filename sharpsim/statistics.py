@@ -53,6 +53,21 @@ def clopper_pearson_interval(successes, trials, confidence: float = 0.95) -> tup
     return lower, upper
 
 
+def mean_interval(values, confidence: float = 0.95, low: float = -np.inf,
+                  high: float = np.inf) -> tuple[float, float, float]:
+    """(mean, lower, upper): the sample mean with a normal (CLT) interval z·s/√n, clipped to [low, high] (e.g.
+    [0, 1] for errors that are probabilities). Zero width when every value is equal or there is one value."""
+    confidence = _check_confidence(confidence)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"values must be a non-empty 1-d array of finite numbers, got shape {values.shape}")
+    mean = float(values.mean())
+    if values.size == 1:
+        return mean, mean, mean
+    half = stats.norm.ppf(0.5 + confidence / 2.0) * float(values.std(ddof=1)) / np.sqrt(values.size)
+    return mean, max(low, mean - half), min(high, mean + half)
+
+
 def quantile_interval(samples, q: float, confidence: float = 0.95) -> tuple[float, float, float]:
     """Order-statistic (distribution-free) interval for the q-quantile of i.i.d. ``samples``.
 

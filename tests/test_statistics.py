@@ -13,6 +13,7 @@ from sharpsim.statistics import (
     bootstrap_slope_interval,
     clopper_pearson_interval,
     fit_loglog_slope,
+    mean_interval,
     quantile_interval,
     wilson_interval,
 )
@@ -255,3 +256,27 @@ def test_wilson_interval_reaches_zero_and_one_exactly_at_the_extremes():
     inside the interval."""
     lower, upper = wilson_interval(np.array([0, 7, 2000]), np.array([10, 7, 2000]))
     assert lower[0] == 0.0 and upper[1] == 1.0 and upper[2] == 1.0
+
+
+# ---- mean with a normal interval ---------------------------------------------------------------------------
+
+
+def test_mean_interval_matches_scipy_normal_interval():
+    values = np.array([0.1, 0.4, 0.35, 0.2, 0.9, 0.05])
+    mean, low, high = mean_interval(values, confidence=0.9)
+    want_low, want_high = stats.norm.interval(0.9, loc=values.mean(), scale=stats.sem(values))
+    assert mean == pytest.approx(values.mean(), rel=1e-15)
+    assert (low, high) == (pytest.approx(want_low, rel=1e-12), pytest.approx(want_high, rel=1e-12))
+
+
+def test_mean_interval_clips_and_degenerates():
+    assert mean_interval([0.0, 0.0, 0.01], low=0.0, high=1.0)[1] == 0.0
+    assert mean_interval([0.3, 0.3, 0.3]) == (0.3, 0.3, 0.3)
+    assert mean_interval([0.7]) == (0.7, 0.7, 0.7)
+
+
+@pytest.mark.parametrize("values, match", [([], "non-empty 1-d"), ([0.1, np.nan], "finite"),
+                                           ([[0.1, 0.2]], "1-d")])
+def test_mean_interval_bad_values(values, match):
+    with pytest.raises(ValueError, match=match):
+        mean_interval(values)

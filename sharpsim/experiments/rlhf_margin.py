@@ -38,6 +38,7 @@ from sharpsim.kl_regularized import power_policy
 from sharpsim.oracle import Oracle
 from sharpsim.policy import TabularPolicy
 from sharpsim.quantities import sharpening_error
+from sharpsim.statistics import mean_interval
 from sharpsim.sweep import Experiment, atomic_save_figure, counted_jit
 from sharpsim.theory_rlhf import thm_4_2_beta, thm_j2_beta
 
@@ -93,15 +94,6 @@ def run_cell(params, key, seeds):
             "sft_error": sft_error, "rlhf_samples": rlhf_samples, "sft_samples": sft_samples}
 
 
-def mean_interval(values, confidence_z: float = 1.96):
-    """Mean over seeds with a 95% normal interval, clipped to [0, 1] (errors are probabilities); an interval of
-    width 0 means every seed gave the same error."""
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    half = confidence_z * float(values.std(ddof=1)) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
-
-
 @jax.jit
 def _target_error(probs, prompt_probs, beta):
     policy = TabularPolicy.tree_unflatten(None, (probs, prompt_probs))
@@ -135,7 +127,7 @@ def analyze(table, figure_path):
                 ax.set_axis_off()
                 continue
             for column, label, marker, color in columns:
-                stats = [mean_interval(rows[rows.margin == gm][column]) for gm in margins]
+                stats = [mean_interval(rows[rows.margin == gm][column], low=0.0, high=1.0) for gm in margins]
                 plotting.errorbar_points(ax, margins, [v[0] for v in stats], [v[1] for v in stats],
                                          [v[2] for v in stats], marker=marker, color=color, label=f"MC: {label}")
             dense = np.geomspace(margins.min(), margins.max(), 80)
@@ -162,7 +154,7 @@ def analyze(table, figure_path):
                          "sft_exact_expected_error": exact,
                          "rlhf_samples": int(cell.rlhf_samples.iloc[0]), "sft_samples": int(cell.sft_samples.iloc[0])}
                 for column, _, _, _ in columns:
-                    mean, low, high = mean_interval(cell[column])
+                    mean, low, high = mean_interval(cell[column], low=0.0, high=1.0)
                     entry[column] = {"mean": mean, "low": low, "high": high}
                 cells.append(entry)
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -186,6 +178,9 @@ EXPERIMENT = Experiment(
     claim="Thm 4.2 needs a margin (β ≲ γ_margin δ ε): RLHF degrades as γ_margin → 0; SFT (Thm 4.1) does not",
     grid={"margin": [float(v) for v in np.geomspace(0.005, 2.0, 11)], "coverage": [2.0, 8.0], "budget": [64, 512]},
     seeds=1000,
+    settings={"num_prompts": NUM_PROMPTS, "num_responses": NUM_RESPONSES, "sft_split": SFT_SPLIT,
+              "fixed_beta": FIXED_BETA, "delta": DELTA, "eps": EPS},
+    seed_rows=True,
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"margin": [0.01, 0.1, 1.0], "coverage": [8.0], "budget": [512]},
