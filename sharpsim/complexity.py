@@ -46,7 +46,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim._validation import check_in_interval, check_positive_int
-from sharpsim.statistics import SlopeFit, clopper_pearson_interval, fit_loglog_slope, wilson_interval
+from sharpsim.statistics import (
+    SlopeFit,
+    bootstrap_slope_interval,
+    clopper_pearson_interval,
+    fit_loglog_slope,
+    wilson_interval,
+)
 
 INTERVALS = {"wilson": wilson_interval, "clopper_pearson": clopper_pearson_interval}
 
@@ -208,7 +214,6 @@ def bootstrap_complexity_slope(x, results: list[SampleComplexity], num_resamples
     """
     num_resamples = check_positive_int(num_resamples, "num_resamples")
     rng = np.random.default_rng(seed)
-    log_x = np.log(np.asarray(x, dtype=np.float64))
     thresholds = np.empty((num_resamples, len(results)))
     for j, result in enumerate(results):
         trials = int(result.trials[0])
@@ -223,12 +228,7 @@ def bootstrap_complexity_slope(x, results: list[SampleComplexity], num_resamples
     finite = np.all(np.isfinite(thresholds), axis=1)
     if not finite.any():
         raise ValueError("no bootstrap resample reached the target at every instance")
-    log_y = np.log(thresholds[finite])
-    centred = log_x - log_x.mean()
-    slopes = (log_y - log_y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+    return bootstrap_slope_interval(x, thresholds[finite], confidence)
 
 
 # --- internals -----------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from scipy.stats import binom
 
 from sharpsim._validation import check_gamma, check_in_interval, check_positive_int, is_concrete
 from sharpsim.policy import as_tabular
-from sharpsim.quantities import argmax_mask
+from sharpsim.quantities import argmax_mask, argmax_mass
 
 _ERROR_VALUE_TOLERANCE = 1e-12
 
@@ -70,7 +70,7 @@ def prompt_failure_probabilities(base, num_prompts: int, num_samples, delta, gam
 @partial(jax.jit, static_argnums=1)
 def _failure_table(base, num_prompts, num_samples, delta, gamma):
     mask = argmax_mask(base, gamma)
-    mass = jnp.sum(jnp.where(mask, base.probs, 0.0), axis=-1)  # π_base(y*_γ(x)|x)
+    mass = argmax_mass(base, gamma)  # π_base(y*_γ(x)|x)
     hit = -jnp.expm1(num_samples * jnp.log1p(-jnp.minimum(mass, 1.0)))  # q_x = 1 − (1 − p)^N, accurate for tiny p
     counts = jnp.arange(num_prompts + 1, dtype=jnp.float64)
     safe_counts = jnp.maximum(counts, 1.0)

@@ -134,7 +134,7 @@ def _check_feature_map(feature_map, theta_shape, vocab_size) -> None:
 
 
 def project_to_balls(theta: jax.Array, radius) -> jax.Array:
-    """Row-wise Euclidean projection of θ [H, d] onto {‖θ_h‖₂ ≤ radius}."""
+    """Euclidean projection of every row θ[..., :] onto {‖θ_row‖₂ ≤ radius} (one ball per row; θ [H, d] or [d])."""
     norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
     return theta * jnp.minimum(1.0, radius / jnp.maximum(norms, 1e-300))
 

@@ -26,6 +26,7 @@ import optax
 from sharpsim._pytree import validated_pytree
 from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
+from sharpsim.linear_softmax_ar import project_to_balls
 from sharpsim.policy import TabularPolicy
 
 
@@ -151,12 +152,6 @@ class BallSolution:
     converged: jax.Array
 
 
-def project_rows_to_ball(theta: jax.Array, radius) -> jax.Array:
-    """Euclidean projection of every row θ[..., :] onto {‖θ_row‖₂ ≤ radius} (one ball per row)."""
-    norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
-    return theta * jnp.minimum(1.0, radius / jnp.maximum(norms, 1e-300))
-
-
 def minimise_on_balls(objective, theta0, radius, smoothness, max_steps: int, tolerance: float, momentum: float):
     """min f(θ) over ∏_rows {‖θ_row‖₂ ≤ radius} for a convex f with ∇f ``smoothness``-Lipschitz: optax SGD
     (step 1/smoothness, Nesterov ``momentum``) followed by the projection, under ``lax.while_loop`` until the
@@ -167,7 +162,7 @@ def minimise_on_balls(objective, theta0, radius, smoothness, max_steps: int, tol
     optimizer = optax.sgd(step, momentum=momentum or None, nesterov=momentum > 0)
 
     def mapping_norm(theta, gradient):
-        return jnp.linalg.norm(theta - project_rows_to_ball(theta - step * gradient, radius)) / step
+        return jnp.linalg.norm(theta - project_to_balls(theta - step * gradient, radius)) / step
 
     def keep_going(state):
         steps, _, _, gradient_mapping = state
@@ -177,7 +172,7 @@ def minimise_on_balls(objective, theta0, radius, smoothness, max_steps: int, tol
         steps, theta, opt_state, _ = state
         _, gradient = value_and_grad(theta)
         updates, opt_state = optimizer.update(gradient, opt_state, theta)
-        theta = project_rows_to_ball(optax.apply_updates(theta, updates), radius)
+        theta = project_to_balls(optax.apply_updates(theta, updates), radius)
         _, new_gradient = value_and_grad(theta)
         return steps + 1, theta, opt_state, mapping_norm(theta, new_gradient)
 

@@ -112,7 +112,8 @@ class TabularClass:
         counts = target_counts(prompts, responses, weights, self.num_prompts, self.num_responses)
         totals = counts.sum(axis=-1, keepdims=True)
         seen = totals > 0
-        # k / c as a single division (not a sum of fractions) so exact_sft can reproduce k/c < 1 − δ bit for bit.
+        # k / c as one division per response: with a single argmax, exact_sft's k/c < 1 − δ then matches the referee
+        # bit for bit (with ties or γ > 0 the referee sums fractions, which can differ in the last bit at k/c = 1 − δ).
         probs = jnp.where(seen, counts / jnp.where(seen, totals, 1.0), 1.0 / self.num_responses)
         return TabularPolicy.tree_unflatten(None, (probs, self.prompt_probs))
 

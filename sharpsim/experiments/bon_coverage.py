@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim import plotting
+from sharpsim import plotting, theory
 from sharpsim.algorithms.best_of_n import best_of_n_law, running_best_index
 from sharpsim.families import make
 from sharpsim.oracle import Oracle
@@ -133,7 +133,7 @@ def analyze(table, figure_path):
                 "family": family, "coverage": float(level),
                 "coverage_computed": float(coverage_coefficient(policy)),
                 "samples_needed": estimate, "samples_needed_low": lower, "samples_needed_high": upper,
-                "samples_needed_exact": exact_n, "prop_c1_sufficient_n": float(np.log(1 / RHO) / p_min),
+                "samples_needed_exact": exact_n, "prop_c1_sufficient_n": float(theory.prop_c1_num_samples(p_min, RHO)),
                 "seeds": int(len(cell)),
             })
             measured.append((level, estimate, lower, upper))
@@ -150,7 +150,7 @@ def analyze(table, figure_path):
                 covered["points"] += int(ns.size)
                 dense = np.unique(np.geomspace(1, max_samples, 200).astype(int))
                 ax.plot(dense, exact_success(policy, dense), color=color, **plotting.EXACT_STYLE)
-                ax.axvline(np.log(1 / RHO) / p_min, color=color, linestyle=":", linewidth=1)
+                ax.axvline(theory.prop_c1_num_samples(p_min, RHO), color=color, linestyle=":", linewidth=1)
         ax.axhline(1 - RHO, color="0.5", linewidth=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("N (samples per prompt)")
@@ -204,6 +204,9 @@ EXPERIMENT = Experiment(
     claim="Prop. C.1: N ≥ log(1/ρ)/π_base(y*|x) suffices; samples needed grow linearly in C_cov",
     grid={"family": ["needle", "two_type"], "coverage": [2.0 ** k for k in range(1, 11)], "max_samples": [8192]},
     seeds=2000,
+    settings={"num_responses": NUM_RESPONSES, "num_prompts": NUM_PROMPTS, "rho": RHO, "two_type_p_hi": TWO_TYPE_P_HI,
+              "two_type_weight_lo": TWO_TYPE_WEIGHT_LO},
+    seed_rows=True,
     run_cell=run_cell,
     analyze=analyze,
     quick_grid={"coverage": [2.0, 8.0, 32.0, 128.0], "max_samples": [1024]},
