@@ -33,11 +33,10 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from sharpsim._validation import check_positive_int
 from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
-from sharpsim.classes.linear_softmax import LinearSoftmaxClass
+from sharpsim.classes.linear_softmax import LinearSoftmaxClass, minimise_on_balls
 from sharpsim.classes.tabular import TabularClass
 from sharpsim.kl_regularized import check_beta
 from sharpsim.oracle import Oracle, QueryCount
@@ -125,7 +124,8 @@ def tabular_rlhf_logits(prompts, responses, log_probs, beta, num_prompts: int, n
 
 
 def linear_rlhf_fit(model_class: LinearSoftmaxClass, prompts, responses, log_probs, beta) -> LinearRLHFFit:
-    """argmin_{‖θ‖ ≤ B} (1/n) Σ_i residual_i(θ)² by projected gradient (optax); convergence is reported."""
+    """argmin_{‖θ‖ ≤ B} (1/n) Σ_i residual_i(θ)² by projected gradient (``minimise_on_balls``); convergence is
+    reported."""
     features = model_class.features[jnp.asarray(prompts)[:, None], jnp.asarray(responses)]  # [n, 2, d]
     difference = features[:, 0] - features[:, 1]  # [n, d]
     target = (1.0 + beta) * (log_probs[:, 0] - log_probs[:, 1])
@@ -136,36 +136,15 @@ def linear_rlhf_fit(model_class: LinearSoftmaxClass, prompts, responses, log_pro
 
     hessian = 2.0 * beta**2 * (difference.T @ difference) / count
     smoothness = jnp.maximum(jnp.linalg.eigvalsh(hessian)[-1], 1e-12)
-    step = 1.0 / smoothness
-    gradient_of = jax.grad(objective)
-    optimizer = optax.sgd(step, momentum=model_class.momentum or None, nesterov=model_class.momentum > 0)
-
-    def project(theta):
-        return optax.projections.projection_l2_ball(theta, model_class.radius)
-
-    def mapping_norm(theta):
-        return jnp.linalg.norm(theta - project(theta - step * gradient_of(theta))) / step
-
-    def keep_going(state):
-        steps, _, _, gradient_mapping = state
-        return (steps < model_class.max_steps) & (gradient_mapping > model_class.tolerance)
-
-    def advance(state):
-        steps, theta, opt_state, _ = state
-        updates, opt_state = optimizer.update(gradient_of(theta), opt_state, theta)
-        theta = project(optax.apply_updates(theta, updates))
-        return steps + 1, theta, opt_state, mapping_norm(theta)
-
-    theta0 = jnp.zeros(model_class.dimension, jnp.float64)
-    state = (jnp.zeros((), jnp.int64), theta0, optimizer.init(theta0), mapping_norm(theta0))
-    steps, theta, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
+    solution = minimise_on_balls(objective, jnp.zeros(model_class.dimension, jnp.float64), model_class.radius,
+                                 smoothness, model_class.max_steps, model_class.tolerance, model_class.momentum)
     return LinearRLHFFit(
-        policy=model_class.policy(theta),
-        theta=theta,
-        loss=objective(theta) * count,
-        gradient_mapping_norm=gradient_mapping,
-        num_steps=steps,
-        converged=gradient_mapping <= model_class.tolerance,
+        policy=model_class.policy(solution.theta),
+        theta=solution.theta,
+        loss=solution.value * count,
+        gradient_mapping_norm=solution.gradient_mapping_norm,
+        num_steps=solution.num_steps,
+        converged=solution.converged,
     )
 
 

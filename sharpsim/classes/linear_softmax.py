@@ -164,22 +164,23 @@ def minimise_on_balls(objective, theta0, radius, smoothness, max_steps: int, tol
     def mapping_norm(theta, gradient):
         return jnp.linalg.norm(theta - project_to_balls(theta - step * gradient, radius)) / step
 
+    # the state carries ∇f(θ_k): each step evaluates the gradient once, at the new iterate, for both the stopping
+    # test and the next update
     def keep_going(state):
-        steps, _, _, gradient_mapping = state
+        steps, _, _, _, gradient_mapping = state
         return (steps < max_steps) & (gradient_mapping > tolerance)
 
     def advance(state):
-        steps, theta, opt_state, _ = state
-        _, gradient = value_and_grad(theta)
+        steps, theta, gradient, opt_state, _ = state
         updates, opt_state = optimizer.update(gradient, opt_state, theta)
         theta = project_to_balls(optax.apply_updates(theta, updates), radius)
-        _, new_gradient = value_and_grad(theta)
-        return steps + 1, theta, opt_state, mapping_norm(theta, new_gradient)
+        _, gradient = value_and_grad(theta)
+        return steps + 1, theta, gradient, opt_state, mapping_norm(theta, gradient)
 
     _, gradient0 = value_and_grad(theta0)
-    state = (jnp.zeros((), jnp.int64), theta0, optimizer.init(theta0), mapping_norm(theta0, gradient0))
-    steps, theta, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
-    value, gradient = value_and_grad(theta)
+    state = (jnp.zeros((), jnp.int64), theta0, gradient0, optimizer.init(theta0), mapping_norm(theta0, gradient0))
+    steps, theta, gradient, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
+    value = objective(theta)
     gap = jnp.sum(gradient * theta) + radius * jnp.sum(jnp.linalg.norm(gradient, axis=-1))
     return BallSolution(theta, value, jnp.linalg.norm(gradient), gradient_mapping, gap, steps,
                         gradient_mapping <= tolerance)
