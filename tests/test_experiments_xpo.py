@@ -52,8 +52,7 @@ def test_xpo_constants_follow_the_theorems():
 def test_sft_first_hit_is_geometric_and_single_target_fits_behave():
     instance = sphere(4)
     p = 1 / instance.coverage
-    first = np.asarray(xpo_vs_sft.sft_first_hit(instance.policy, jax.random.split(jax.random.PRNGKey(0), 3000),
-                                                instance.optimum, 256))
+    first = np.asarray(xpo_vs_sft.sft_first_hit(instance.policy, jax.random.split(jax.random.PRNGKey(0), 3000), 256))
     assert np.all(first >= 1)  # (1 − p)^256 ≈ 1e-17
     for n in (1, 3, 10):
         expected = 1 - (1 - p) ** n

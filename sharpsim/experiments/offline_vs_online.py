@@ -83,7 +83,7 @@ def run_cell(params, key, seeds):
     keys = jax.random.split(key, seeds)
     beta = float(xpo_constants(problem, MAX_ROUNDS)["beta"])
     if method == "sft":
-        first = np.asarray(sft_first_hit(problem.policy, keys, problem.optimum, SFT_MAX_SAMPLES))
+        first = np.asarray(sft_first_hit(problem.policy, keys, SFT_MAX_SAMPLES))
         fit_sharp = sft_fit_mass(problem)[0] >= 1.0 - DELTA
         success = lambda _, budget: (first > 0) & (first <= int(budget)) & fit_sharp  # noqa: E731
         result = sample_complexity(success, keys, RHO, initial_budget=max(1, int(problem.coverage)),

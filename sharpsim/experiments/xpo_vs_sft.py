@@ -45,9 +45,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim import plotting
-from sharpsim.algorithms.best_of_n import running_best_index
 from sharpsim.algorithms.xpo import select_prefix, xpo_sharpen
 from sharpsim.complexity import sample_complexity, threshold_from_table
+from sharpsim.experiments.bon_coverage import first_success
 from sharpsim.families_sphere import sphere
 from sharpsim.oracle import Oracle
 from sharpsim.statistics import fit_loglog_slope
@@ -100,20 +100,10 @@ def xpo_success_curves(policy, model_class, keys, beta, alpha, reward_range, opt
     return jax.vmap(one_seed)(keys)
 
 
-@partial(counted_jit, static_argnames=("max_samples",))
-def sft_first_hit(policy, keys, optimum, max_samples: int):
-    """Per seed: the first N ≤ max_samples at which the BoN_N pick (n = 1) is y* (0 if none), through the oracle."""
-
-    def one_seed(key):
-        key_prompt, key_samples = jax.random.split(key)
-        oracle = Oracle(policy)
-        prompt, oracle = oracle.draw_prompts(key_prompt, 1)
-        batch, oracle = oracle.sample(key_samples, prompt, max_samples)
-        picks = batch.responses[0][running_best_index(batch.log_probs[0])]
-        hit = picks == optimum
-        return jnp.where(hit.any(), jnp.argmax(hit) + 1, 0)
-
-    return jax.vmap(one_seed)(keys)
+def sft_first_hit(policy, keys, max_samples: int):
+    """Per seed: the first N ≤ max_samples at which the BoN_N pick (n = 1) is y* (0 if none), through the oracle
+    (``bon_coverage.first_success``)."""
+    return first_success(policy, keys, max_samples)[1]
 
 
 def sft_fit_mass(instance) -> tuple[float, float]:
@@ -138,7 +128,7 @@ def run_cell(params, key, seeds):
     info = {"num_responses": instance.num_responses, "coverage": instance.coverage, "margin": instance.margin,
             "radius": instance.radius}
     if method == "sft":
-        first = np.asarray(sft_first_hit(instance.policy, keys, instance.optimum, SFT_MAX_SAMPLES))
+        first = np.asarray(sft_first_hit(instance.policy, keys, SFT_MAX_SAMPLES))
         mass_optimum, mass_other = sft_fit_mass(instance)
         fit_sharp = mass_optimum >= 1.0 - DELTA
         success = lambda _, budget: (first > 0) & (first <= int(budget)) & fit_sharp  # noqa: E731
