@@ -9,7 +9,7 @@ take the best-of-N_μ pick y_i^AdaBoN = argmax_{j ≤ N_μ} log π_base(y_{i,j}|
 E[m] = n(1 + μ)C̄_cov; Lemma I.1: E[N_μ] ≤ (μ + 1/|y*|)/P*, and the pick misses y* w.p. ≤ e^{−|y*|μ}.
 
 Accounting (Def. D.1, the adaptive sample-and-evaluate oracle). Fixed shapes under jit need a finite tape,
-so each prompt's first ``max_samples`` responses are drawn at once from ``oracle.base`` by ``_draw_tape``,
+so each prompt's first ``max_samples`` responses are drawn at once from ``oracle.base`` by ``draw_uncharged_tape``,
 which does not charge the ledger; the decision "stop at k" uses only samples 1..k (a running maximum), the
 pick uses only samples 1..N_μ, and the oracle is then charged exactly Σ_i N_μ(x_i) samples. Samples beyond
 N_μ are never looked at, so this is the same algorithm as drawing one sample at a time on an infinite tape,
@@ -74,7 +74,7 @@ def adaptive_stopping_time(log_probs: jax.Array, mu) -> tuple[jax.Array, jax.Arr
     return jnp.where(fired, first, cap).astype(jnp.int64), ~fired
 
 
-def _draw_tape(oracle: Oracle, key: jax.Array, prompts: jax.Array, max_samples: int) -> SampleBatch:
+def draw_uncharged_tape(oracle: Oracle, key: jax.Array, prompts: jax.Array, max_samples: int) -> SampleBatch:
     """The first ``max_samples`` responses of each prompt's i.i.d. tape, *uncharged*: the caller charges the
     prefix it looks at (see the module docstring). Mirrors ``Oracle.sample`` exactly otherwise."""
     responses = oracle.base.sample_responses(key, prompts, max_samples)
@@ -93,7 +93,7 @@ def adaptive_sft_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompt
     key_prompts, key_samples = jax.random.split(key)
     start = oracle
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
-    tape = _draw_tape(oracle, key_samples, prompts, max_samples)
+    tape = draw_uncharged_tape(oracle, key_samples, prompts, max_samples)
     stop, hit_cap = adaptive_stopping_time(tape.log_probs, mu)
     best = jnp.take_along_axis(running_best_index(tape.log_probs), (stop - 1)[:, None], axis=-1)[:, 0]
     # the pick along the sample axis (axis 1); token sequences of an autoregressive base keep their H axis

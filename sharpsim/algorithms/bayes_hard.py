@@ -47,6 +47,7 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim._validation import check_positive_int, is_concrete
+from sharpsim.algorithms.adaptive_sft import draw_uncharged_tape
 from sharpsim.algorithms.sft import queries_used
 from sharpsim.families_hard import HardClass
 from sharpsim.oracle import Oracle, QueryCount
@@ -74,6 +75,11 @@ def _check_class(model_class) -> HardClass:
     return model_class
 
 
+def reveals_argmax(model_class: HardClass, log_probs) -> jax.Array:
+    """ℓ = log π(y|x_i) reveals the argmax iff it is closer to log a than to log b (they differ: a > b)."""
+    return log_probs > 0.5 * (jnp.log(model_class.top_mass) + jnp.log(model_class.other_mass))
+
+
 def observation_sets(model_class: HardClass, prompts, responses, log_probs, weights=None):
     """(seen, revealed), bool [max_rare, max_candidates]: candidate j of rare prompt i was drawn / was drawn
     with ℓ = log a.
@@ -90,8 +96,7 @@ def observation_sets(model_class: HardClass, prompts, responses, log_probs, weig
                          f"{responses.shape}, {log_probs.shape}")
     active = jnp.ones(prompts.shape, bool) if weights is None else jnp.asarray(weights) > 0
     active = jnp.broadcast_to(active[:, None], responses.shape)
-    midpoint = 0.5 * (jnp.log(model_class.top_mass) + jnp.log(model_class.other_mass))
-    is_top = log_probs > midpoint
+    is_top = reveals_argmax(model_class, log_probs)
     rows = jnp.broadcast_to(prompts[:, None], responses.shape)
     shape = (model_class.num_prompts, model_class.num_responses)
     seen = jnp.zeros(shape, bool).at[rows, responses].max(active)
@@ -186,10 +191,9 @@ def adaptive_bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: Har
     active = jnp.arange(num_prompts) < num_active
     visited = jnp.zeros(model_class.num_prompts, bool).at[prompts].max(active)[1:]
     rare = jnp.arange(1, model_class.num_prompts)
-    tape = oracle.base.sample_responses(key_samples, rare, max_samples)  # uncharged: charged below
-    log_probs = oracle.base.log_prob(rare[:, None], tape)
-    midpoint = 0.5 * (jnp.log(model_class.top_mass) + jnp.log(model_class.other_mass))
-    found = log_probs > midpoint
+    batch = draw_uncharged_tape(oracle, key_samples, rare, max_samples)  # charged below: the prefix used
+    tape, log_probs = batch.responses, batch.log_probs
+    found = reveals_argmax(model_class, log_probs)
     hit_cap = ~jnp.any(found, axis=-1)
     spent = jnp.where(hit_cap, max_samples, jnp.argmax(found, axis=-1) + 1)
     spent = jnp.where(visited, spent, 0)
