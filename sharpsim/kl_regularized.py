@@ -68,8 +68,14 @@ def power_log_probs(policy, beta) -> jax.Array:
 
 
 def _power_logits(policy, beta) -> jax.Array:
-    log_probs = as_tabular(policy).log_probs
-    gap = log_probs - jnp.max(log_probs, axis=-1, keepdims=True)  # ≤ 0; −inf on zero-probability responses
+    return power_logits(as_tabular(policy).log_probs, beta)
+
+
+def power_logits(log_probs, beta) -> jax.Array:
+    """Logits (1 + 1/β)·(ℓ(y|x) − max_{y'} ℓ(y'|x)) of π*_β ∝ exp(ℓ)^{1+1/β} for a log-probability table ℓ [X, Y]
+    (−inf entries stay −inf; a row of only −inf gives −inf logits, for the caller to replace)."""
+    top = jnp.max(log_probs, axis=-1, keepdims=True)
+    gap = log_probs - jnp.where(jnp.isfinite(top), top, 0.0)  # ≤ 0; −inf on zero-probability responses
     exponent = 1.0 + 1.0 / jnp.asarray(beta, jnp.float64)
     # where(gap < 0): keeps 0·inf (argmax entries when 1/β overflows) from becoming NaN
     return jnp.where(gap < 0, exponent * jnp.where(gap < 0, gap, -1.0), 0.0)

@@ -38,7 +38,7 @@ from sharpsim._validation import check_positive_int
 from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass, minimise_on_balls
 from sharpsim.classes.tabular import TabularClass
-from sharpsim.kl_regularized import check_beta
+from sharpsim.kl_regularized import check_beta, power_logits
 from sharpsim.oracle import Oracle, QueryCount
 from sharpsim.policy import TabularPolicy
 
@@ -114,11 +114,7 @@ def tabular_rlhf_logits(prompts, responses, log_probs, beta, num_prompts: int, n
     cols = jnp.asarray(responses).reshape(-1)
     observed = jnp.zeros((num_prompts, num_responses), bool).at[rows, cols].set(True)
     base_log = jnp.full((num_prompts, num_responses), -jnp.inf).at[rows, cols].set(jnp.reshape(log_probs, -1))
-    top = jnp.max(base_log, axis=-1, keepdims=True)
-    gap = jnp.where(observed, base_log - jnp.where(jnp.isfinite(top), top, 0.0), -jnp.inf)
-    exponent = 1.0 + 1.0 / jnp.asarray(beta, jnp.float64)
-    # gap ≤ 0; exact zeros stay 0 so that 1/β overflowing to inf cannot produce inf·0 = NaN
-    logits = jnp.where(gap < 0, exponent * jnp.where(gap < 0, gap, -1.0), jnp.where(observed, 0.0, -jnp.inf))
+    logits = power_logits(base_log, beta)  # unobserved responses: −inf
     seen = observed.any(axis=-1, keepdims=True)
     return jnp.where(seen, logits, 0.0)
 
