@@ -14,6 +14,7 @@ from sharpsim.sweep import Experiment
 EXPERIMENT_MODULES = [
     "bon_coverage",
     "lower_bound",
+    "lower_bound_p",
     "sft_coverage",
     "sft_epsilon",
     "sft_class_size",

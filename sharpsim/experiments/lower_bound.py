@@ -90,7 +90,8 @@ def grid_points(sweeps) -> list[str]:
 
 
 def instance(point: dict, max_rare: int | None = None, max_candidates: int | None = None) -> HardClass:
-    params = hard_parameters(point["coverage"], point["eps"], point["d"])
+    """The hard class of ``point`` {coverage, eps, d[, p]}: C_cov,γ,p ≈ coverage (p = 1 unless given)."""
+    params = hard_parameters(point["coverage"], point["eps"], point["d"], p=point.get("p", 1))
     return HardClass(params["num_rare"], params["num_candidates"], params["delta"], params["gamma"],
                      max_rare=max_rare, max_candidates=max_candidates)
 
@@ -133,10 +134,14 @@ def sweep_shapes(axis: str, scale: str, point: dict | None = None) -> dict:
     sweeps = SWEEPS if scale == "full" else QUICK_SWEEPS
     axes = [axis] if scale == "full" else list(sweeps)
     classes = [instance(parse_point(point_label(a, v))[1]) for a in axes for v in sweeps[a]]
-    classes += [] if point is None else [instance(point)]
+    return shapes_for(classes + ([] if point is None else [instance(point)]))
+
+
+def shapes_for(classes: list[HardClass], learners=LEARNERS) -> dict:
+    """The padded shapes that fit every class: max d and M, and per learner (largest budget cap, samples)."""
     shapes = {"max_rare": max(int(c.num_rare) for c in classes),
               "max_candidates": max(int(c.num_candidates) for c in classes)}
-    for learner in LEARNERS:
+    for learner in learners:
         shapes[learner] = (max(budget_cap(learner, c) for c in classes), max(num_samples(learner, c) for c in classes))
     return shapes
 
