@@ -108,7 +108,8 @@ class AutoregressiveLinearClass:
             self._check_targets(prompts, responses, weights)
         weights = jnp.ones(prompts.shape, jnp.float64) if weights is None else jnp.asarray(weights, jnp.float64).reshape(-1)
         # φ_h(x_i, (y_{i,<h}, v)) for every position h, example i and candidate token v: [H, n, V, d]
-        features = jnp.stack([self.template.features(prompts, responses, h) for h in range(self.horizon)])
+        # (feature maps take a traced position, checked at construction, so one vmap replaces H unrolled copies)
+        features = jax.vmap(lambda h: self.template.features(prompts, responses, h))(jnp.arange(self.horizon))
         targets = responses.T  # [H, n]
         total = jnp.sum(weights)
         normaliser = jnp.where(total > 0, total, 1.0)
