@@ -13,15 +13,24 @@ The strategies aim at the cases where a tabular computation goes wrong:
 * random prompt distributions μ, optionally with zero-weight prompts.
 
 Every row sums to 1 up to a few ulp (well inside the 1e-9 tolerance of ``TabularPolicy``).
+
+Hypothesis profiles: the default ``deterministic`` derandomizes every property test, so a run (and CI) is
+reproducible and a failure replays exactly; ``pytest --hypothesis-profile=explore`` draws fresh random examples
+on every run to hunt for new counterexamples.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import sharpsim  # noqa: F401  (turns on float64 before any jax array is built)
 from sharpsim import TabularPolicy
+
+settings.register_profile("deterministic", derandomize=True, deadline=None, database=None)
+settings.register_profile("explore", derandomize=False, deadline=None, database=None)
+settings.load_profile("deterministic")
 
 # Levels a row entry can take before normalisation. The mixture of "ordinary", tiny and zero values makes
 # exact ties, near-ties, tiny and dominant probabilities all likely in a few hundred examples.
