@@ -218,6 +218,21 @@ def measure(learner: str, model_class: HardClass, keys, shapes: dict, resolution
     return result, used
 
 
+def measured_records(learner: str, result, used: dict) -> dict:
+    """The search's per-budget records plus the learner, the (mean) samples used at each budget and m* with its
+    interval in samples (inf where the search did not reach the target)."""
+
+    def samples_at(budget):
+        return used.get(int(budget), math.inf) if math.isfinite(budget) else math.inf
+
+    size = result.budgets.size
+    return {**result.records(), "learner": np.full(size, learner),
+            "samples_mean": np.array([samples_at(b) for b in result.budgets]),
+            "m_star": np.full(size, samples_at(result.estimate)),
+            "m_star_low": np.full(size, samples_at(result.lower)),
+            "m_star_high": np.full(size, samples_at(result.upper))}
+
+
 def bounds(model_class: HardClass, eps: float) -> dict:
     coverage = model_class.coverage(1)
     return {"thm_3_1": float(thm_3_1_lower_bound(coverage, model_class.log_size, eps)),
@@ -231,19 +246,7 @@ def run_cell(params, key, seeds):
     keys = jax.random.split(key, seeds)
     columns: dict[str, list] = {}
     for learner in LEARNERS:
-        result, used = measure(learner, model_class, keys, shapes, RESOLUTION[params["scale"]])
-        m_at = {b: used.get(int(b), math.inf) for b in result.budgets}
-        records = result.records()
-        records.update({
-            "learner": np.full(result.budgets.size, learner),
-            "samples_mean": np.array([m_at[b] for b in result.budgets]),
-            "m_star": np.full(result.budgets.size, used.get(int(result.estimate), math.inf)
-                              if math.isfinite(result.estimate) else math.inf),
-            "m_star_low": np.full(result.budgets.size, used.get(int(result.lower), math.inf)
-                                  if math.isfinite(result.lower) else math.inf),
-            "m_star_high": np.full(result.budgets.size, used.get(int(result.upper), math.inf)
-                                   if math.isfinite(result.upper) else math.inf),
-        })
+        records = measured_records(learner, *measure(learner, model_class, keys, shapes, RESOLUTION[params["scale"]]))
         for name, values in records.items():
             columns.setdefault(name, []).extend(np.asarray(values).tolist())
     size = len(columns["budget"])

@@ -33,6 +33,7 @@ from sharpsim.experiments.lower_bound import (
     TARGET_ERROR,
     instance,
     measure,
+    measured_records,
     shapes_for,
 )
 from sharpsim.statistics import fit_loglog_slope
@@ -66,22 +67,9 @@ def run_cell(params, key, seeds):
     coverage_p = float(model_class.coverage(p))
     columns: dict[str, list] = {}
     for learner in LEARNERS:
-        result, used = measure(learner, model_class, keys, shapes, RESOLUTION[params["scale"]])
-        records = result.records()
-        size = result.budgets.size
-
-        def samples_at(budget):
-            return used.get(int(budget), math.inf) if math.isfinite(budget) else math.inf
-
-        records.update({
-            "learner": np.full(size, learner),
-            "samples_mean": np.array([samples_at(b) for b in result.budgets]),
-            "m_star": np.full(size, samples_at(result.estimate)),
-            "m_star_low": np.full(size, samples_at(result.lower)),
-            "m_star_high": np.full(size, samples_at(result.upper)),
-            "bound": np.full(size, float(thm_3_1_prime_lower_bound(
-                coverage_p, model_class.log_size, eps, p=p, adaptive=learner == "bayes_adaptive"))),
-        })
+        records = measured_records(learner, *measure(learner, model_class, keys, shapes, RESOLUTION[params["scale"]]))
+        records["bound"] = np.full(records["budget"].size, float(thm_3_1_prime_lower_bound(
+            coverage_p, model_class.log_size, eps, p=p, adaptive=learner == "bayes_adaptive")))
         for name, values in records.items():
             columns.setdefault(name, []).extend(np.asarray(values).tolist())
     size = len(columns["budget"])
