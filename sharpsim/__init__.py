@@ -25,13 +25,13 @@ from sharpsim.algorithms.best_of_n import BestOfNResult, best_of_n, best_of_n_la
 from sharpsim.algorithms.rlhf import RLHFResult, rlhf_regression_loss, rlhf_sharpen  # noqa: E402
 from sharpsim.algorithms.sft import SFTResult, sft_sharpen  # noqa: E402
 from sharpsim.algorithms.xpo import XPOResult, xpo_sharpen  # noqa: E402
-from sharpsim.autoregressive import (  # noqa: E402
+from sharpsim.policies.autoregressive import (  # noqa: E402
     AutoregressivePolicy,
     TreePolicy,
     indices_to_sequences,
     sequences_to_indices,
 )
-from sharpsim.autoregressive_mass import (  # noqa: E402
+from sharpsim.referee.sequence_mass import (  # noqa: E402
     MassEstimate,
     estimate_target_mass,
     sequence_sharpening_error,
@@ -46,7 +46,7 @@ from sharpsim.classes import (  # noqa: E402
     ProductClass,
     TabularClass,
 )
-from sharpsim.decoding import (  # noqa: E402
+from sharpsim.policies.decoding import (  # noqa: E402
     Decoded,
     beam_search,
     greedy_decode,
@@ -55,15 +55,15 @@ from sharpsim.decoding import (  # noqa: E402
     sequence_argmax,
     viterbi_decode,
 )
-from sharpsim.exact_sft import (  # noqa: E402
+from sharpsim.referee.exact_sft import (  # noqa: E402
     exact_sft_error_distribution,
     exact_sft_expected_error,
     exact_sft_success_probability,
 )
-from sharpsim.families import family_names, make, register_family  # noqa: E402
-from sharpsim.families_sphere import SphereInstance  # noqa: E402  (registers "sphere")
-from sharpsim.families_hard import HardClass, HardPolicy, hard_parameters  # noqa: E402  (registers "hard")
-from sharpsim.kl_regularized import (  # noqa: E402
+from sharpsim.instances.registry import family_names, make, register_family  # noqa: E402
+from sharpsim.instances.sphere import SphereInstance  # noqa: E402  (registers "sphere")
+from sharpsim.instances.hard import HardClass, HardPolicy, hard_parameters  # noqa: E402  (registers "hard")
+from sharpsim.referee.kl_regularized import (  # noqa: E402
     concentrability,
     density_ratio_moment,
     expected_log_likelihood,
@@ -74,12 +74,12 @@ from sharpsim.kl_regularized import (  # noqa: E402
     reward_range,
     sharpening_beta,
 )
-from sharpsim.families_autoregressive import max_cut_brute_force, not_closed_best_mass  # noqa: E402  (registers)
-from sharpsim.linear_softmax_ar import LinearSoftmaxARPolicy, best_achievable_log_mass  # noqa: E402
-from sharpsim.markov_ar import MarkovPolicy  # noqa: E402
-from sharpsim.oracle import Oracle, QueryBudgetExceeded, QueryCount, SampleBatch  # noqa: E402
-from sharpsim.policy import TabularPolicy, as_tabular  # noqa: E402
-from sharpsim.quantities import (  # noqa: E402
+from sharpsim.instances.autoregressive import max_cut_brute_force, not_closed_best_mass  # noqa: E402  (registers)
+from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy, best_achievable_log_mass  # noqa: E402
+from sharpsim.policies.markov import MarkovPolicy  # noqa: E402
+from sharpsim.core.oracle import Oracle, QueryBudgetExceeded, QueryCount, SampleBatch  # noqa: E402
+from sharpsim.core.policy import TabularPolicy, as_tabular  # noqa: E402
+from sharpsim.referee.quantities import (  # noqa: E402
     argmax_mask,
     argmax_mass,
     coverage_coefficient,
@@ -95,8 +95,10 @@ from sharpsim.quantities import (  # noqa: E402
     sharpness,
 )
 
-from sharpsim import complexity, statistics, theory, theory_rlhf  # noqa: E402  (modules: bounds and measurement)
-from sharpsim.complexity import SampleComplexity, sample_complexity  # noqa: E402
+from sharpsim import theory  # noqa: E402  (modules: bounds and measurement)
+from sharpsim.measure import complexity, statistics  # noqa: E402
+from sharpsim.theory import rlhf as theory_rlhf  # noqa: E402
+from sharpsim.measure.complexity import SampleComplexity, sample_complexity  # noqa: E402
 
 __version__ = "0.1.0"
 

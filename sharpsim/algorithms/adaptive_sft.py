@@ -26,10 +26,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
 from sharpsim.algorithms.best_of_n import running_best_index
 from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used, training_targets
-from sharpsim.oracle import Oracle, QueryCount, SampleBatch
+from sharpsim.core.oracle import Oracle, QueryCount, SampleBatch
 
 
 @jax.tree_util.register_dataclass

@@ -46,12 +46,12 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim._validation import check_positive_int, is_concrete
+from sharpsim.core.validation import check_positive_int, is_concrete
 from sharpsim.algorithms.adaptive_sft import draw_uncharged_tape
 from sharpsim.algorithms.sft import queries_used
-from sharpsim.families_hard import HardClass
-from sharpsim.oracle import Oracle, QueryCount
-from sharpsim.policy import TabularPolicy
+from sharpsim.instances.hard import HardClass
+from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.core.policy import TabularPolicy
 
 
 @jax.tree_util.register_dataclass

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim._validation import check_positive_int, is_concrete
-from sharpsim.oracle import Oracle, QueryCount
-from sharpsim.policy import TabularPolicy, as_tabular
+from sharpsim.core.validation import check_positive_int, is_concrete
+from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.core.policy import TabularPolicy, as_tabular
 
 
 @jax.tree_util.register_dataclass

@@ -34,13 +34,13 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim._validation import check_positive_int
+from sharpsim.core.validation import check_positive_int
 from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass, minimise_on_balls
 from sharpsim.classes.tabular import TabularClass
-from sharpsim.kl_regularized import check_beta, power_logits
-from sharpsim.oracle import Oracle, QueryCount
-from sharpsim.policy import TabularPolicy
+from sharpsim.referee.kl_regularized import check_beta, power_logits
+from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.core.policy import TabularPolicy
 
 PAIR = 2  # N = 2 responses per prompt (Eq. 8)
 

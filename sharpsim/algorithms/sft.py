@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim._validation import check_positive_int
+from sharpsim.core.validation import check_positive_int
 from sharpsim.algorithms.best_of_n import best_of_n
-from sharpsim.oracle import Oracle, QueryCount
+from sharpsim.core.oracle import Oracle, QueryCount
 
 
 @jax.tree_util.register_dataclass
@@ -64,7 +64,7 @@ def check_class_matches_oracle(model_class, oracle) -> None:
 
 def check_finite_response_base(oracle, algorithm: str) -> None:
     """RLHF and XPO index responses by number; refuse an autoregressive base (its samples are token sequences)."""
-    from sharpsim.autoregressive import AutoregressivePolicy
+    from sharpsim.policies.autoregressive import AutoregressivePolicy
 
     if isinstance(oracle.base, AutoregressivePolicy):
         raise TypeError(
@@ -79,7 +79,7 @@ def training_targets(model_class, base, prompts: jax.Array, responses: jax.Array
     base become response indices (lexicographic order, ``sequences_to_indices``) unless the class fits
     sequences itself (``takes_sequences = True``, e.g. ``AutoregressiveLinearClass``)."""
     if responses.ndim > prompts.ndim and not getattr(model_class, "takes_sequences", False):
-        from sharpsim.autoregressive import sequences_to_indices
+        from sharpsim.policies.autoregressive import sequences_to_indices
 
         return sequences_to_indices(responses, base.vocab_size)
     return responses

@@ -51,13 +51,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from sharpsim._validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
 from sharpsim.algorithms.rlhf import rlhf_residuals
 from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.tabular import TabularClass
-from sharpsim.oracle import Oracle, QueryCount
-from sharpsim.policy import TabularPolicy
+from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.core.policy import TabularPolicy
 
 
 @jax.tree_util.register_dataclass

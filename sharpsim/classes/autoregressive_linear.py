@@ -2,7 +2,7 @@
 
     π_θ(y_{1:H}|x) = Π_h π_{θ_h}(y_h | x, y_{1:h−1}),   π_{θ_h}(y_h | x, y_{<h}) ∝ exp⟨φ_h(x, y_{1:h}), θ_h⟩,   ‖θ_h‖₂ ≤ B.
 
-Members are ``LinearSoftmaxARPolicy`` instances (``sharpsim.linear_softmax_ar``), with the same feature map
+Members are ``LinearSoftmaxARPolicy`` instances (``sharpsim.policies.linear_softmax``), with the same feature map
 convention ``feature_map(prompt, tokens [H], position) -> [d]``. The SFT objective (§3.3, step 4)
 
     f(θ) = −(1/W) Σ_i w_i Σ_h log π_{θ_h}(y_{i,h} | x_i, y_{i,<h})
@@ -22,11 +22,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim._pytree import validated_pytree
-from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
-from sharpsim.autoregressive import DEFAULT_MAX_SEQUENCES
+from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES
 from sharpsim.classes.linear_softmax import minimise_on_balls
-from sharpsim.linear_softmax_ar import LinearSoftmaxARPolicy
+from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 
 
 @jax.tree_util.register_dataclass

@@ -24,10 +24,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim._pytree import validated_pytree
-from sharpsim._validation import as_float_array, check_rows_on_simplex, is_concrete
+from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.validation import as_float_array, check_rows_on_simplex, is_concrete
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
-from sharpsim.policy import TabularPolicy
+from sharpsim.core.policy import TabularPolicy
 
 
 @jax.tree_util.register_dataclass
@@ -77,7 +77,7 @@ class FiniteClass:
     @classmethod
     def from_policies(cls, policies, prompt_probs=None) -> "FiniteClass":
         """From a list of ``TabularPolicy`` (or anything with ``.to_tabular()``) on the same spaces."""
-        from sharpsim.policy import as_tabular
+        from sharpsim.core.policy import as_tabular
 
         tables = [as_tabular(p).probs for p in policies]
         if not tables:

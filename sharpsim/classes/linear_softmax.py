@@ -23,11 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from sharpsim._pytree import validated_pytree
-from sharpsim._validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
-from sharpsim.linear_softmax_ar import project_to_balls
-from sharpsim.policy import TabularPolicy
+from sharpsim.policies.linear_softmax import project_to_balls
+from sharpsim.core.policy import TabularPolicy
 
 
 @jax.tree_util.register_dataclass

@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim._pytree import validated_pytree
-from sharpsim._validation import as_float_array, check_positive_int, check_rows_on_simplex, is_concrete
-from sharpsim.policy import TabularPolicy
+from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.validation import as_float_array, check_positive_int, check_rows_on_simplex, is_concrete
+from sharpsim.core.policy import TabularPolicy
 
 
 def check_targets(prompts, responses, weights, num_prompts: int, num_responses: int) -> None:

@@ -1,0 +1,132 @@
+"""Finite policies π(y|x) over X × Y with a prompt distribution μ (digest §1, "Objects").
+
+A ``TabularPolicy`` is the base model π_base of the paper (or any learned π̂) when the response space is
+finite and small enough to enumerate. It is a frozen dataclass registered as a JAX pytree, so it can be
+passed through ``jit``/``vmap`` and returned from them; its two arrays are the only leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.validation import as_float_array, check_rows_on_simplex, is_concrete
+from sharpsim.core.sampling import sample_categorical_rows
+
+
+@validated_pytree(("probs", "prompt_probs"), ())
+@dataclass(frozen=True, eq=False)
+class TabularPolicy:
+    """π(y|x) for x in a finite prompt set X (size X) and y in a finite response set Y (size Y).
+
+    Args:
+      probs: [X, Y] array, each row a probability vector (non-negative, finite, sums to 1 within 1e-9).
+      prompt_probs: [X] prompt distribution μ; uniform when omitted.
+
+    Attributes:
+      probs, prompt_probs: float64 jax arrays.
+      log_probs: log π(y|x), with ``-inf`` where π(y|x) = 0.
+      num_prompts, num_responses: |X| and |Y|.
+
+    Raises ``ValueError`` naming the offending row/entry (negative, NaN, infinite, not normalised) or both
+    shapes when ``prompt_probs`` does not match ``probs``; ``TypeError`` for non-numeric input. Inside a JAX
+    transformation the inputs are tracers and are not validated.
+    """
+
+    probs: jax.Array
+    prompt_probs: jax.Array
+
+    def __init__(self, probs, prompt_probs=None):
+        if is_concrete(probs, prompt_probs):
+            probs, prompt_probs = _validated(probs, prompt_probs)
+        elif prompt_probs is None:
+            prompt_probs = jnp.full(jnp.shape(probs)[0], 1.0 / jnp.shape(probs)[0])
+        object.__setattr__(self, "probs", jnp.asarray(probs, dtype=jnp.float64))
+        object.__setattr__(self, "prompt_probs", jnp.asarray(prompt_probs, dtype=jnp.float64))
+
+    @classmethod
+    def from_logits(cls, logits, prompt_probs=None) -> "TabularPolicy":
+        """π(y|x) = softmax(logits[x])_y. ``-inf`` logits give zero probability; a row of all ``-inf`` is an error."""
+        if is_concrete(logits):
+            array = as_float_array(logits, "logits")
+            if array.ndim != 2:
+                raise ValueError(f"logits must be a 2-d array [X, Y], got shape {array.shape}")
+            if np.isnan(array).any() or np.isposinf(array).any():
+                index = tuple(int(i) for i in np.argwhere(np.isnan(array) | np.isposinf(array))[0])
+                raise ValueError(f"logits must not be NaN or +inf; entry {index} is {array[index]}")
+            dead = np.isneginf(array).all(axis=1)
+            if dead.any():
+                raise ValueError(f"logits row {int(np.argmax(dead))} is all -inf, so it has no probability mass")
+        return cls(jax.nn.softmax(jnp.asarray(logits, dtype=jnp.float64), axis=-1), prompt_probs)
+
+    @property
+    def log_probs(self) -> jax.Array:
+        return jnp.log(self.probs)
+
+    @property
+    def num_prompts(self) -> int:
+        return self.probs.shape[0]
+
+    @property
+    def num_responses(self) -> int:
+        return self.probs.shape[1]
+
+    def to_tabular(self) -> "TabularPolicy":
+        return self
+
+    # --- the sampler interface the Oracle uses (an AutoregressivePolicy offers the same three methods).
+    def sample_prompts(self, key: jax.Array, num_prompts: int) -> jax.Array:
+        """int [num_prompts]: x_i ∼ μ i.i.d."""
+        return sample_categorical_rows(key, self.prompt_probs[None, :], jnp.zeros((), jnp.int64), num_prompts)
+
+    def sample_responses(self, key: jax.Array, prompts: jax.Array, num_samples: int) -> jax.Array:
+        """int [*prompts.shape, num_samples]: y ∼ π(·|x) i.i.d. for every prompt x in ``prompts``."""
+        return sample_categorical_rows(key, self.probs, jnp.asarray(prompts), num_samples)
+
+    def log_prob(self, prompts: jax.Array, responses: jax.Array) -> jax.Array:
+        """log π(y|x) for broadcastable int arrays of prompts and responses."""
+        return self.log_probs[jnp.asarray(prompts), jnp.asarray(responses)]
+
+    def replace(self, probs=None, prompt_probs=None) -> "TabularPolicy":
+        """A copy with the given fields changed (validated like the constructor)."""
+        return TabularPolicy(
+            self.probs if probs is None else probs, self.prompt_probs if prompt_probs is None else prompt_probs
+        )
+
+    def __repr__(self) -> str:
+        return f"TabularPolicy(num_prompts={self.num_prompts}, num_responses={self.num_responses})"
+
+
+def _validated(probs, prompt_probs) -> tuple[np.ndarray, np.ndarray]:
+    probs = as_float_array(probs, "probs")
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be a 2-d array [X, Y] (prompts × responses), got shape {probs.shape}")
+    if probs.shape[0] == 0 or probs.shape[1] == 0:
+        raise ValueError(f"probs needs at least one prompt and one response, got shape {probs.shape}")
+    check_rows_on_simplex(probs, "probs")
+    if prompt_probs is None:
+        prompt_probs = np.full(probs.shape[0], 1.0 / probs.shape[0])
+    prompt_probs = as_float_array(prompt_probs, "prompt_probs")
+    if prompt_probs.shape != (probs.shape[0],):
+        raise ValueError(
+            f"prompt_probs has shape {prompt_probs.shape} but probs has shape {probs.shape}; "
+            f"prompt_probs must have shape ({probs.shape[0]},), one entry per prompt"
+        )
+    check_rows_on_simplex(prompt_probs, "prompt_probs")
+    return probs, prompt_probs
+
+
+def as_tabular(policy) -> TabularPolicy:
+    """The enumerated ``TabularPolicy`` of any policy that offers ``.to_tabular()`` (tabular, autoregressive)."""
+    if isinstance(policy, TabularPolicy):
+        return policy
+    to_tabular = getattr(policy, "to_tabular", None)
+    if to_tabular is None:
+        raise TypeError(
+            f"expected a TabularPolicy or a policy with .to_tabular(), got {type(policy).__name__}"
+        )
+    return to_tabular()

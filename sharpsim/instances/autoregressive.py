@@ -1,0 +1,287 @@
+"""Autoregressive instance families over V^H (digest §1 Prop. 3.1; App. E Props. E.1, E.2), registered
+with ``@register_family`` so that ``make(name, **params)`` builds them.
+
+| name | representation | what it shows |
+|---|---|---|
+| ``pivotal`` | tree | greedy decoding misses the sequence argmax (a likely first token with a flat future) |
+| ``greedy_threshold`` | tree | π(y*) = 1/2 − η and greedy fails: Prop. 3.1's 1/2 is tight |
+| ``not_closed`` | linear softmax, H = d = 2 | Prop. E.2: the class cannot put more than 1/2 on y* |
+| ``maxcut`` | linear softmax, cubic features | Prop. E.1: the sequence argmax encodes a maximum cut |
+| ``bitstring`` | Markov over {0,1}^H | planted target with exact coverage, for scaling in H |
+| ``random_tree`` / ``random_markov`` | tree / Markov | Dirichlet conditionals with a temperature knob |
+
+Token conventions: tokens are 0..|V|−1 (the paper's token i is our i − 1 in ``not_closed``); in
+``maxcut`` token t stands for the sign 2t − 1 ∈ {−1, +1}.
+"""
+
+from __future__ import annotations
+
+import itertools
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int
+from sharpsim.policies.autoregressive import TreePolicy, indices_to_sequences
+from sharpsim.instances.registry import register_family
+from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy, best_achievable_log_mass
+from sharpsim.policies.markov import MarkovPolicy
+
+NOT_CLOSED_TARGET = (1, 0)  # the paper's y* = (2, 1)
+
+
+def _first_tokens(vocab_size: int, position: int) -> np.ndarray:
+    """The first token of every prefix of length ``position`` ≥ 1, in lexicographic order."""
+    return np.arange(vocab_size**position) // vocab_size ** (position - 1)
+
+
+@register_family("pivotal")
+def pivotal(vocab_size: int = 2, horizon: int = 2, p_first: float = 0.6) -> TreePolicy:
+    """One prompt. Token 0 comes first with probability p (> 1/2) and is followed by a uniform future;
+    token 1 comes first with 1 − p and is followed by zeros only (other first tokens have mass 0):
+
+        y* = (1, 0, …, 0),  π(y*) = 1 − p,   greedy = (0, 0, …, 0),  π(greedy) = p / |V|^(H−1).
+
+    Needs 1/2 < p < |V|^(H−1) / (|V|^(H−1) + 1), so that greedy's first step is strict and y* is the unique
+    argmax. Greedy decoding misses y*.
+    """
+    vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=2)
+    horizon = check_positive_int(horizon, "horizon", minimum=2)
+    future = vocab_size ** (horizon - 1)
+    p_first = check_in_interval(p_first, "p_first", 0.5, future / (future + 1.0), False, False)
+    first = np.zeros(vocab_size)
+    first[:2] = p_first, 1.0 - p_first
+    levels = [first[None, None, :]]
+    for position in range(1, horizon):
+        starts_with_zero = (_first_tokens(vocab_size, position) == 0)[:, None]
+        deterministic = np.eye(vocab_size)[np.zeros(vocab_size**position, int)]
+        levels.append(np.where(starts_with_zero, 1.0 / vocab_size, deterministic)[None])
+    return TreePolicy(levels)
+
+
+def _default_threshold_vocab(eta: float) -> int:
+    return max(2, int(np.floor((1 + 2 * eta) / (1 - 2 * eta))) + 1)
+
+
+@register_family("greedy_threshold")
+def greedy_threshold(eta: float = 0.05, vocab_size: int | None = None) -> TreePolicy:
+    """Prop. 3.1 is tight: for any η ∈ (0, 1/2), a policy over V^2 with π(y*) = 1/2 − η where greedy fails.
+
+        π_1(0) = 1/2 + η, π_1(1) = 1/2 − η;   π_2(·|0) uniform over V;   π_2(0|1) = 1;
+        y* = (1, 0),  π(y*) = 1/2 − η;  greedy = (0, 0),  π(greedy) = (1/2 + η)/|V|.
+
+    y* is the unique argmax iff |V| > (1 + 2η)/(1 − 2η); ``vocab_size`` defaults to the smallest such |V| (≥ 2).
+    """
+    eta = check_in_interval(eta, "eta", 0.0, 0.5, False, False)
+    minimum = _default_threshold_vocab(eta)
+    vocab_size = minimum if vocab_size is None else check_positive_int(vocab_size, "vocab_size", minimum=2)
+    if vocab_size < minimum:
+        raise ValueError(
+            f"greedy_threshold with eta={eta} needs vocab_size > (1 + 2η)/(1 − 2η) = "
+            f"{(1 + 2 * eta) / (1 - 2 * eta):.4g} for y* to be the unique argmax; got {vocab_size}"
+        )
+    first = np.zeros(vocab_size)
+    first[:2] = 0.5 + eta, 0.5 - eta
+    second = np.full((vocab_size, vocab_size), 1.0 / vocab_size)
+    second[1] = np.eye(vocab_size)[0]
+    return TreePolicy([first[None, None, :], second[None]])
+
+
+# --- Prop. E.2 -----------------------------------------------------------------------------------
+def not_closed_features(prompt, tokens, position):
+    """φ of Prop. E.2 (d = 2), with the paper's tokens 1, 2, 3.. as our 0, 1, 2..:
+    φ_1(1) = φ_1(2) = e_1, φ_1(i ≥ 3) = e_2;  φ_2(2, 1) = e_1, φ_2(2, j ≠ 1) = e_2, φ_2(i ≠ 2, ·) = 0."""
+    e1, e2 = jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0])
+    first, second = tokens[0], tokens[1]
+    at_first = jnp.where(first <= 1, e1, e2)
+    at_second = jnp.where(first == 1, jnp.where(second == 0, e1, e2), jnp.zeros(2))
+    return jnp.where(position == 0, at_first, at_second)
+
+
+@register_family("not_closed")
+def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftmaxARPolicy:
+    """Prop. E.2: X = {⊥}, V = [n], H = d = 2, θ*_1 = θ*_2 = B·e_1 with B = log n by default.
+
+    With b = e^B: π(y*) = π(2, 1) = b/(2b + n − 2) · b/(b + n − 1) (≈ 1/6 at B = log n), the unique argmax;
+    every other pair has O(1/n). Tokens 1 and 2 share the step-1 feature, so every member of the class has
+    π_1(1) = π_1(2) and π(y*) ≤ 1/2 whatever the norm bound (``not_closed_best_mass`` checks it).
+    """
+    vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=3)
+    bound = float(np.log(vocab_size)) if bound is None else check_in_interval(bound, "bound", 0.0, np.inf, True, False)
+    theta = np.array([[bound, 0.0], [bound, 0.0]])
+    return LinearSoftmaxARPolicy(theta, not_closed_features, vocab_size, norm_bound=bound)
+
+
+def not_closed_best_mass(policy: LinearSoftmaxARPolicy, norm_bound: float, num_steps: int = 3000) -> float:
+    """max over the class Π_{φ,B',2} (B' = ``norm_bound``) of π(y*|⊥), by projected gradient ascent
+    (``best_achievable_log_mass``); Prop. E.2 says it is ≤ 1/2 for every B'."""
+    log_mass, _ = best_achievable_log_mass(policy, jnp.asarray(NOT_CLOSED_TARGET), norm_bound, num_steps=num_steps)
+    return float(np.exp(log_mass))
+
+
+# --- Prop. E.1 -----------------------------------------------------------------------------------
+def cubic_sign_features(prompt, tokens, position):
+    """φ_h(⊥, y_{1:h}) of Prop. E.1 with y_i = 2·token − 1 ∈ {±1}: the coordinates y_i, y_i·y_j and
+    y_i·y_j·y_k for i, j, k ≤ h (others 0), laid out as [H | H² (i·H + j) | H³ ((i·H + j)·H + k)]."""
+    horizon = tokens.shape[0]
+    signs = jnp.where(jnp.arange(horizon) <= position, 2.0 * tokens - 1.0, 0.0)
+    pairs = jnp.outer(signs, signs)
+    triples = pairs[:, :, None] * signs[None, None, :]
+    return jnp.concatenate([signs, pairs.ravel(), triples.ravel()])
+
+
+def _check_adjacency(adjacency) -> np.ndarray:
+    adjacency = as_float_array(adjacency, "adjacency")
+    if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1] or adjacency.shape[0] < 2:
+        raise ValueError(f"adjacency must be a square [n, n] matrix with n >= 2, got shape {adjacency.shape}")
+    if not np.isin(adjacency, (0.0, 1.0)).all() or not np.array_equal(adjacency, adjacency.T):
+        raise ValueError("adjacency must be a symmetric 0/1 matrix")
+    if np.any(np.diag(adjacency)):
+        raise ValueError("adjacency must have a zero diagonal (no self-loops)")
+    if adjacency.sum() == 0:
+        raise ValueError("the graph needs at least one edge (with none, every cut ties)")
+    return adjacency
+
+
+def random_graph(key: jax.Array, num_vertices: int, edge_prob: float) -> np.ndarray:
+    """G(n, p) adjacency; redrawn (deterministically from ``key``) until it has an edge."""
+    num_vertices = check_positive_int(num_vertices, "num_vertices", minimum=2)
+    edge_prob = check_in_interval(edge_prob, "edge_prob", 0.0, 1.0, False, True)
+    while True:
+        key, draw = jax.random.split(key)
+        upper = np.triu(np.asarray(jax.random.bernoulli(draw, edge_prob, (num_vertices, num_vertices))), 1)
+        if upper.any():
+            return (upper | upper.T).astype(np.float64)
+
+
+def cut_value(adjacency, sides) -> np.ndarray:
+    """Number of edges across the cut for 0/1 vertex labels ``sides`` [..., n]."""
+    signs = 2.0 * np.asarray(sides, dtype=np.float64) - 1.0
+    adjacency = np.asarray(adjacency, dtype=np.float64)
+    return (adjacency.sum() / 2 - np.einsum("...i,ij,...j->...", signs, adjacency, signs) / 2) / 2
+
+
+def max_cut_brute_force(adjacency) -> tuple[float, np.ndarray]:
+    """(max-cut value, every maximising 0/1 labelling [K, n]) by trying all 2^n labellings."""
+    adjacency = _check_adjacency(adjacency)
+    labellings = np.array(list(itertools.product((0, 1), repeat=adjacency.shape[0])))
+    values = cut_value(adjacency, labellings)
+    best = values.max()
+    return float(best), labellings[values == best]
+
+
+@register_family("maxcut")
+def maxcut(adjacency=None, key: jax.Array | None = None, num_vertices: int = 6, edge_prob: float = 0.5,
+           scale: float = 1.0) -> LinearSoftmaxARPolicy:
+    """Prop. E.1: max-cut of a graph G on n vertices as the sequence argmax over {±1}^H, H = n + 2, with
+    the cubic features ``cubic_sign_features`` (d = H + H² + H³). θ_h = 0 for h ≤ n (uniform signs y_1..y_n);
+    θ_{n+1} puts −s on the triple (i, j, n+1) of every edge {i, j}; θ_{n+2} puts s on y_{n+1}·y_{n+2} and on
+    y_{n+2}. Then π_{n+1}(+1 | y) = σ(2s(2·cut(y) − |E|)), π_{n+2}(+1 | y_{n+1} = +1) = σ(4s), and
+
+        π(y, +1, +1) = 2^(−n)·σ(2s(2·cut(y) − |E|))·σ(4s),   π(y, −1, ·) ≤ 2^(−n)/2.
+
+    Every nonempty graph has max-cut > |E|/2 (Edwards), so with s ≥ 1 the argmax set is exactly
+    {(y, +1, +1) : y a maximum cut} (the paper takes s = B = H; any s ≥ 1 works). Give ``adjacency`` or a
+    ``key`` for G(num_vertices, edge_prob). ‖θ_h‖ ≤ s·max(√|E|, √2) ≤ s·H, recorded as ``norm_bound`` = s·H
+    (the paper's B(H) = H at s = 1; graph-independent so same-size instances share compiled code).
+    """
+    scale = check_in_interval(scale, "scale", 1.0, np.inf, True, False)
+    if adjacency is None:
+        if key is None:
+            raise ValueError("maxcut needs an adjacency matrix or a key to draw a random graph")
+        adjacency = random_graph(key, num_vertices, edge_prob)
+    adjacency = _check_adjacency(adjacency)
+    num_vertices = adjacency.shape[0]
+    horizon = num_vertices + 2
+    dim = horizon + horizon**2 + horizon**3
+    theta = np.zeros((horizon, dim))
+    cut_position, last = horizon - 2, horizon - 1
+    for i, j in zip(*np.nonzero(np.triu(adjacency, 1))):
+        theta[cut_position, horizon + horizon**2 + (i * horizon + j) * horizon + cut_position] = -scale
+    theta[last, horizon + cut_position * horizon + last] = scale
+    theta[last, last] = scale
+    return LinearSoftmaxARPolicy(theta, cubic_sign_features, 2, norm_bound=scale * horizon)
+
+
+# --- scaling and random families -------------------------------------------------------------------
+@register_family("bitstring")
+def bitstring(horizon: int = 16, coverage: float = 4.0, target=None, key: jax.Array | None = None,
+              num_prompts: int = 1) -> MarkovPolicy:
+    """Tokens independent across positions over {0,1}^H with a planted target y*(x): each token equals
+    y*_h(x) with probability q = coverage^(−1/H) > 1/2, so
+
+        π(y*(x)|x) = q^H = 1/coverage  (C_cov = coverage),   γ_margin = q/(1 − q) − 1  (flip one bit).
+
+    ``target`` [X, H] or [H] 0/1; else random bits from ``key``; else all ones. Needs 1 ≤ coverage < 2^H.
+    Greedy decoding and Viterbi both return y* at any H.
+    """
+    horizon = check_positive_int(horizon, "horizon")
+    num_prompts = check_positive_int(num_prompts, "num_prompts")
+    coverage = check_in_interval(coverage, "coverage", 1.0, 2.0**horizon, True, False)
+    if target is None:
+        target = (np.ones((num_prompts, horizon), int) if key is None
+                  else np.asarray(jax.random.bernoulli(key, 0.5, (num_prompts, horizon))).astype(int))
+    target = np.broadcast_to(np.asarray(target), (num_prompts, horizon)) if np.ndim(target) == 1 else np.asarray(target)
+    if target.shape != (num_prompts, horizon) or not np.isin(target, (0, 1)).all():
+        raise ValueError(f"target must be 0/1 with shape ({num_prompts}, {horizon}) or ({horizon},), got {target.shape}")
+    q = coverage ** (-1.0 / horizon)
+    rows = np.where(target[..., None] == np.arange(2), q, 1.0 - q)  # [X, H, 2]
+    transitions = np.broadcast_to(rows[:, 1:, None, :], (num_prompts, horizon - 1, 2, 2))
+    return MarkovPolicy(rows[:, 0], transitions)
+
+
+@partial(jax.jit, static_argnums=(1, 2))
+def _tempered_dirichlets(key, shapes, concentration, temperature):
+    """Tempered Dirichlet arrays of the given shapes (all with the same last axis), drawn as one flat array
+    so that one random-number kernel is compiled whatever the number of shapes."""
+    sizes = [int(np.prod(shape[:-1])) for shape in shapes]
+    flat = _tempered_dirichlet(key, (sum(sizes), shapes[0][-1]), concentration, temperature)
+    offsets = np.cumsum([0] + sizes)
+    return [flat[offsets[i] : offsets[i + 1]].reshape(shape) for i, shape in enumerate(shapes)]
+
+
+def _tempered_dirichlet(key, shape, concentration, temperature):
+    """Rows ∝ q^(1/T), q ∼ Dirichlet(concentration·1): normalised Gamma(concentration) draws, tempered in log
+    space (tiny draws would underflow to exact zeros). Gamma(1) is Exp(1), drawn directly: XLA compiles
+    jax.random.gamma's rejection loop slowly for every new shape."""
+    if concentration == 1.0:
+        log_draws = jnp.log(jax.random.exponential(key, shape, dtype=jnp.float64))
+    else:
+        gammas = jax.random.gamma(key, concentration, shape, dtype=jnp.float64)
+        log_draws = jnp.log(jnp.maximum(gammas, jnp.finfo(jnp.float64).tiny))
+    return jax.nn.softmax(log_draws / temperature, axis=-1)
+
+
+def _random_params(num_prompts, vocab_size, horizon, concentration, temperature):
+    return (check_positive_int(num_prompts, "num_prompts"), check_positive_int(vocab_size, "vocab_size", minimum=2),
+            check_positive_int(horizon, "horizon"),
+            check_in_interval(concentration, "concentration", 0.0, np.inf, False, False),
+            check_in_interval(temperature, "temperature", 0.0, np.inf, False, False))
+
+
+@register_family("random_tree")
+def random_tree(key: jax.Array, num_prompts: int = 8, vocab_size: int = 2, horizon: int = 3,
+                temperature: float = 1.0, concentration: float = 1.0) -> TreePolicy:
+    """Every conditional π_h(·|y_{<h}, x) ∝ q^(1/T), q ∼ Dirichlet(concentration·1) independently; μ uniform.
+    Small T sharpens every conditional (π(y*) → 1), large T flattens (π(y*) → |V|^(−H))."""
+    num_prompts, vocab_size, horizon, concentration, temperature = _random_params(
+        num_prompts, vocab_size, horizon, concentration, temperature)
+    shapes = tuple((num_prompts, vocab_size**h, vocab_size) for h in range(horizon))
+    return TreePolicy(_tempered_dirichlets(key, shapes, concentration, temperature))
+
+
+@register_family("random_markov")
+def random_markov(key: jax.Array, num_prompts: int = 8, vocab_size: int = 2, horizon: int = 8,
+                  temperature: float = 1.0, concentration: float = 1.0) -> MarkovPolicy:
+    """Markov policy whose initial and transition rows are ∝ Dirichlet(concentration·1)^(1/T); μ uniform."""
+    num_prompts, vocab_size, horizon, concentration, temperature = _random_params(
+        num_prompts, vocab_size, horizon, concentration, temperature)
+    shapes = ((num_prompts, vocab_size), (num_prompts, horizon - 1, vocab_size, vocab_size))
+    return MarkovPolicy(*_tempered_dirichlets(key, shapes, concentration, temperature))
+
+
+def sequences_of(policy) -> np.ndarray:
+    """All |V|^H token sequences of ``policy`` in the enumeration order (for brute-force checks)."""
+    return np.asarray(indices_to_sequences(jnp.arange(policy.num_responses), policy.vocab_size, policy.horizon))

@@ -1,0 +1,153 @@
+"""Command line: ``sharpsim list``, ``sharpsim reproduce [--quick] [NAME ...]``, ``sharpsim run NAME|PATH --set k=v``.
+
+``run`` takes a built-in experiment's name or the path of any experiment folder (``sweep.py`` + ``analysis.py``,
+see ``runner/experiment.py``), so a user's own experiment gets the same resume, progress bar and tidy tables."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from sharpsim.runner.experiment import experiment_names, get_experiment
+from sharpsim.instances.registry import family_names
+from sharpsim.runner.sweep import default_layout, run_experiment
+
+
+def parse_assignment(text: str) -> tuple[str, list]:
+    """``key=v1,v2,...`` → (key, [values]); values are Python literals (numbers, strings, booleans) or bare strings."""
+    if "=" not in text:
+        raise ValueError(f"--set expects key=value[,value...], got {text!r}")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key or not raw.strip():
+        raise ValueError(f"--set expects key=value[,value...], got {text!r}")
+    values = []
+    for item in raw.split(","):
+        item = item.strip()
+        try:
+            value = ast.literal_eval(item)
+        except (ValueError, SyntaxError):
+            value = item
+        values.append(value)
+    return key, values
+
+
+def _report(output) -> str:
+    return "\n".join([
+        f"  {output.computed_cells} cell(s) computed, {output.stored_cells} reused, {output.seconds:.1f} s",
+        f"  table:   {output.layout.cells_dir}/  (one parquet file per cell)",
+        f"  summary: {output.layout.summary_path}",
+        f"  figure:  {output.layout.figure_path}",
+    ])
+
+
+def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, progress: bool) -> str:
+    """Run one experiment; returns its report (a top-level function so worker processes can run it)."""
+    experiment = get_experiment(name)
+    layout = default_layout(name, out, quick=quick)
+    output = run_experiment(experiment, layout, quick=quick, force=force, base_seed=seed, progress=progress)
+    return f"{name}: {experiment.title}\n{_report(output)}"
+
+
+def command_list(arguments) -> int:
+    print("experiments:")
+    for name in experiment_names():
+        experiment = get_experiment(name)
+        axes = ", ".join(f"{axis}={list(values)}" for axis, values in experiment.grid.items())
+        print(f"  {name:20s} {experiment.title}")
+        print(f"  {'':20s} grid: {axes}; seeds: {experiment.seeds}")
+    print("instance families (sharpsim.make(name, ...)):")
+    print("  " + ", ".join(family_names()))
+    return 0
+
+
+def command_reproduce(arguments) -> int:
+    names = arguments.names or experiment_names()
+    unknown = [n for n in names if n not in experiment_names()]
+    if unknown:
+        print(f"unknown experiment(s) {unknown}; known: {experiment_names()}", file=sys.stderr)
+        return 2
+    if arguments.jobs is not None and arguments.jobs < 1:
+        raise ValueError(f"--jobs must be a positive integer, got {arguments.jobs}")
+    start = time.perf_counter()
+    jobs = min(arguments.jobs or os.cpu_count() or 1, len(names))
+    options = (arguments.out, arguments.quick, arguments.force, arguments.seed)
+    if jobs <= 1:
+        for name in names:
+            print(_reproduce_one(name, *options, progress=not arguments.no_progress), flush=True)
+    else:
+        # Experiments are independent and each spends most of a quick run compiling, which uses about one core:
+        # running them in separate processes (spawned, since JAX must not be forked) fills the machine.
+        # Per-cell bars would interleave, so the bar counts finished experiments (with the time left).
+        from tqdm.auto import tqdm
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_reproduce_one, name, *options, progress=False) for name in names]
+            bar = tqdm(total=len(names), desc=f"experiments ({jobs} processes)", unit="experiment",
+                       disable=arguments.no_progress)
+            for future in as_completed(futures):
+                bar.write(future.result())
+                bar.update(1)
+            bar.close()
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def command_run(arguments) -> int:
+    experiment = get_experiment(arguments.experiment)
+    overrides = dict(parse_assignment(text) for text in arguments.set or [])
+    grid = experiment.resolved_grid(arguments.quick, overrides)  # validates axis names early
+    tag = hashlib.sha1(repr((sorted(grid.items()), arguments.seeds, arguments.seed)).encode()).hexdigest()[:8]
+    layout = default_layout(experiment.name, arguments.out, tag=tag)
+    print(f"{experiment.name}: {experiment.title}")
+    print(f"  grid: {grid}")
+    output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force, overrides=overrides,
+                            seeds=arguments.seeds, base_seed=arguments.seed, progress=not arguments.no_progress)
+    print(_report(output))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sharpsim", description="Simulate the statistical theory of sharpening.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list experiments and instance families")
+
+    def common(p):
+        p.add_argument("--quick", action="store_true", help="small grids and few seeds (seconds)")
+        p.add_argument("--force", action="store_true", help="recompute cells that are already stored")
+        p.add_argument("--out", default=".", help="folder that receives results/ and figures/ (default: .)")
+        p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+        p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    reproduce = sub.add_parser("reproduce", help="run experiments and draw their figures")
+    reproduce.add_argument("names", nargs="*", help="experiments to run (default: all)")
+    reproduce.add_argument("--jobs", type=int, default=None,
+                           help="experiments run in parallel processes (default: the number of CPU cores)")
+    common(reproduce)
+    run = sub.add_parser("run", help="run one experiment (a built-in name or a folder path), grid values overridden")
+    run.add_argument("experiment", help="a built-in experiment's name, or the path of an experiment folder")
+    run.add_argument("--set", action="append", metavar="KEY=V1,V2", help="replace a grid axis (repeatable)")
+    run.add_argument("--seeds", type=int, default=None, help="seeds per cell")
+    common(run)
+    return parser
+
+
+def main(argv=None) -> int:
+    arguments = build_parser().parse_args(argv)
+    handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run}
+    try:
+        return handlers[arguments.command](arguments)
+    except ValueError as error:
+        print(f"sharpsim: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

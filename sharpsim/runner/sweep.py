@@ -1,0 +1,229 @@
+"""The sweep runner: executes an ``Experiment``'s cells with resume, then its analysis (the bsuite pattern).
+
+An experiment (``runner/experiment.py``) is a grid × seeds with a ``run_cell(params, key, seeds)`` that computes
+one cell *vectorised over seeds*, and an analysis (``summarize`` then ``plot``). ``run_experiment`` executes the cells that are not stored yet, each stored atomically as its own
+parquet file, so a run killed halfway loses at most the cell in flight and resumes where it stopped.
+
+Cell ids are stable hashes of (experiment, parameters, seeds, base seed, the experiment's fixed ``settings``).
+Each cell's PRNG key is folded from the base seed and the hash of (experiment, parameters, seeds) alone, so a
+cell's numbers do not depend on which other cells run or in what order, and a change of settings reruns the cell
+on the same random numbers (common random numbers across settings). Every constant that shapes a cell's numbers belongs in the grid or in ``settings``:
+then changing it recomputes the cell instead of reusing a stale one. (A change of code that alters numbers
+needs ``--force``, or a bump of the experiment's ``settings["revision"]``.)
+
+Compile once: a ``run_cell`` should call module-level jitted functions whose shapes do not depend on the
+grid value (pass values as arrays, pad to a common shape). ``counted_jit`` counts traces so tests can
+assert that a sweep compiled once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import jax
+import numpy as np
+import pandas as pd
+
+from sharpsim.core.validation import check_positive_int
+from sharpsim.runner.experiment import Experiment
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where one run writes: a results folder (cells/ + summary.json) and the figure path."""
+
+    results_dir: Path
+    figure_path: Path
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.results_dir / "cells"
+
+    @property
+    def summary_path(self) -> Path:
+        return self.results_dir / "summary.json"
+
+
+def default_layout(name: str, out_dir: Path | str = ".", quick: bool = False, tag: str | None = None) -> Layout:
+    """Committed full runs: results/NAME, figures/NAME.png; --quick: results/quick/NAME, figures/quick/NAME.png;
+    an exploratory ``sharpsim run`` with overrides: runs/NAME-TAG/."""
+    out_dir = Path(out_dir)
+    if tag is not None:
+        folder = out_dir / "runs" / f"{name}-{tag}"
+        return Layout(folder, folder / f"{name}.png")
+    sub = Path("quick") if quick else Path()
+    return Layout(out_dir / "results" / sub / name, out_dir / "figures" / sub / f"{name}.png")
+
+
+def cell_id(experiment_name: str, params: Mapping[str, Any], seeds: int, base_seed: int,
+            settings: Mapping[str, Any] | None = None) -> str:
+    """The stored cell's name; without ``settings``, the id its random stream is folded from."""
+    record = {"experiment": experiment_name, "params": params, "seeds": seeds, "base_seed": base_seed,
+              "schema": SCHEMA_VERSION}
+    if settings is not None:
+        record["settings"] = dict(settings)
+    payload = json.dumps(
+        record,
+        sort_keys=True, default=_json_default,
+    )
+    return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
+
+def cell_key(base_seed: int, identifier: str) -> jax.Array:
+    return jax.random.fold_in(jax.random.PRNGKey(base_seed), int(identifier[:8], 16))
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    table: pd.DataFrame
+    summary: dict
+    layout: Layout
+    computed_cells: int
+    stored_cells: int
+    seconds: float
+
+
+def run_experiment(
+    experiment: Experiment,
+    layout: Layout,
+    quick: bool = False,
+    force: bool = False,
+    overrides: Mapping[str, Sequence] | None = None,
+    seeds: int | None = None,
+    base_seed: int = 0,
+    progress: bool = True,
+) -> RunOutput:
+    """Run every cell of the experiment that is not stored yet, then analyse the whole table."""
+    from sharpsim import __version__
+
+    start = time.perf_counter()
+    grid = experiment.resolved_grid(quick, overrides)
+    if seeds is None:
+        seeds = experiment.resolved_seeds(quick)
+    seeds = check_positive_int(seeds, "seeds")
+    cells = experiment.cells(grid)
+    layout.cells_dir.mkdir(parents=True, exist_ok=True)
+    identifiers = [cell_id(experiment.name, params, seeds, base_seed, experiment.settings) for params in cells]
+    streams = {i: cell_id(experiment.name, params, seeds, base_seed) for i, params in zip(identifiers, cells)}
+    pending = [(i, p) for i, p in zip(identifiers, cells) if force or not _cell_path(layout, i).exists()]
+
+    bar = _progress_bar(len(cells), len(cells) - len(pending), experiment.name, progress)
+    for identifier, params in pending:
+        columns = experiment.sweep.run_cell(params, cell_key(base_seed, streams[identifier]), seeds)
+        frame = _cell_frame(columns, params, seeds if experiment.sweep.seed_rows else None, identifier, base_seed,
+                            __version__)
+        _atomic_write_parquet(frame, _cell_path(layout, identifier))
+        bar.update(1)
+    bar.close()
+
+    table = pd.concat([pd.read_parquet(_cell_path(layout, i)) for i in identifiers], ignore_index=True)
+    layout.figure_path.parent.mkdir(parents=True, exist_ok=True)
+    summary = experiment.analyze(table, layout.figure_path)
+    summary = {"experiment": experiment.name, "sharpsim_version": __version__, "quick": quick,
+               "seeds": seeds, "base_seed": base_seed, "grid": grid, "settings": dict(experiment.settings),
+               **summary}
+    atomic_write_text(json.dumps(summary, indent=2, sort_keys=True, default=_json_default) + "\n",
+                      layout.summary_path)
+    return RunOutput(table, summary, layout, len(pending), len(cells) - len(pending),
+                     time.perf_counter() - start)
+
+
+def load_table(layout: Layout) -> pd.DataFrame:
+    """Every stored cell of a results folder as one tidy table (including cells of older grids)."""
+    paths = sorted(layout.cells_dir.glob("*.parquet"))
+    if not paths:
+        raise FileNotFoundError(f"no stored cells under {layout.cells_dir}")
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def counted_jit(function: Callable | None = None, **jit_kwargs) -> Callable:
+    """``jax.jit`` that counts how many times ``function`` is traced (``.trace_count``), so tests can assert
+    that a sweep compiled once rather than once per grid value."""
+    if function is None:
+        return functools.partial(counted_jit, **jit_kwargs)
+
+    @functools.wraps(function)
+    def traced(*args, **kwargs):
+        wrapper.trace_count += 1
+        return function(*args, **kwargs)
+
+    wrapper = jax.jit(traced, **jit_kwargs)
+    wrapper.trace_count = 0
+    return wrapper
+
+
+def atomic_write_text(text: str, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        handle.write(text)
+        temporary = Path(handle.name)
+    os.replace(temporary, path)
+
+
+def atomic_save_figure(figure, path: Path, dpi: int = 150) -> None:
+    """Save a matplotlib figure so that a kill mid-write never leaves a truncated PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=path.suffix) as handle:
+        temporary = Path(handle.name)
+    figure.savefig(temporary, dpi=dpi, bbox_inches="tight")
+    os.replace(temporary, path)
+
+
+def _cell_path(layout: Layout, identifier: str) -> Path:
+    return layout.cells_dir / f"{identifier}.parquet"
+
+
+def _cell_frame(columns, params, seed_rows: int | None, identifier, base_seed, version) -> pd.DataFrame:
+    """The cell's tidy table; ``seed_rows`` = number of seeds when the rows are one per seed, else None."""
+    columns = {name: np.asarray(value) for name, value in columns.items()}
+    lengths = {name: value.shape for name, value in columns.items()}
+    if any(len(shape) != 1 for shape in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
+        raise ValueError(f"run_cell must return 1-d columns of one length, got shapes {lengths}")
+    length = next(iter(lengths.values()))[0]
+    frame = pd.DataFrame(columns)
+    if seed_rows is not None and "seed" not in frame:
+        if length != seed_rows:
+            raise ValueError(f"run_cell must return one row per seed ({seed_rows}) for a seed_rows experiment, "
+                             f"got {length}")
+        frame.insert(0, "seed", np.arange(seed_rows))
+    for axis, value in reversed(list(params.items())):
+        frame.insert(0, axis, [value] * length)
+    frame["cell_id"] = identifier
+    frame["base_seed"] = base_seed
+    frame["sharpsim_version"] = version
+    return frame
+
+
+def _atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
+        temporary = Path(handle.name)
+    frame.to_parquet(temporary, index=False)
+    os.replace(temporary, path)
+
+
+def _progress_bar(total: int, done: int, name: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc=name, unit="cell", disable=not enabled, leave=True)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {value!r}")

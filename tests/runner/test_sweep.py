@@ -1,0 +1,133 @@
+"""The sweep runner: tidy tables, stable cell ids, resume after a crash, atomic writes, compile counting."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from sharpsim.runner.sweep import Experiment, counted_jit, default_layout, load_table, run_experiment
+
+
+def _toy(calls, fail_on=None, settings=None, seed_rows=True, rows=None):
+    def run_cell(params, key, seeds):
+        calls.append(dict(params))
+        if fail_on is not None and params == fail_on:
+            raise KeyboardInterrupt("simulated Ctrl-C in the middle of a cell")
+        draws = jax.random.uniform(key, (seeds if rows is None else rows,))
+        return {"value": np.asarray(draws) + params["a"] * 10 + params["b"]}
+
+    def analyze(table, figure_path):
+        figure_path.write_bytes(b"png")
+        return {"rows": len(table)}
+
+    return Experiment(name="toy", title="toy", grid={"a": [1, 2], "b": [0.5, 1.5, 2.5]}, seeds=4,
+                      run_cell=run_cell, analyze=analyze, quick_grid={"b": [0.5]}, quick_seeds=2,
+                      settings=settings or {}, seed_rows=seed_rows)
+
+
+def test_table_is_tidy_one_row_per_cell_and_seed(tmp_path):
+    calls = []
+    output = run_experiment(_toy(calls), default_layout("toy", tmp_path), progress=False)
+    table = output.table
+    assert len(table) == 2 * 3 * 4
+    assert {"a", "b", "seed", "value", "cell_id", "base_seed", "sharpsim_version"} <= set(table.columns)
+    assert table.groupby("cell_id").size().tolist() == [4] * 6
+    assert sorted(table.seed.unique()) == [0, 1, 2, 3]
+    assert np.all(np.floor((table.value - table.b) / 10) == table.a)  # each row carries its own parameters
+    summary = json.loads(output.layout.summary_path.read_text())
+    assert summary["rows"] == 24 and summary["grid"] == {"a": [1, 2], "b": [0.5, 1.5, 2.5]}
+
+
+def test_rerun_reuses_stored_cells_and_force_recomputes(tmp_path):
+    calls = []
+    layout = default_layout("toy", tmp_path)
+    first = run_experiment(_toy(calls), layout, progress=False)
+    second = run_experiment(_toy(calls), layout, progress=False)
+    assert len(calls) == 6 and second.computed_cells == 0 and second.stored_cells == 6
+    pd.testing.assert_frame_equal(first.table, second.table)
+    run_experiment(_toy(calls), layout, force=True, progress=False)
+    assert len(calls) == 12
+
+
+def test_changed_settings_recompute_instead_of_reusing_stale_cells(tmp_path):
+    calls = []
+    layout = default_layout("toy", tmp_path)
+    run_experiment(_toy(calls, settings={"eps": 0.1}), layout, progress=False)
+    run_experiment(_toy(calls, settings={"eps": 0.1}), layout, progress=False)
+    assert len(calls) == 6
+    changed = run_experiment(_toy(calls, settings={"eps": 0.05}), layout, progress=False)
+    assert changed.computed_cells == 6 and len(calls) == 12
+    assert changed.summary["settings"] == {"eps": 0.05}
+    first = run_experiment(_toy([], settings={"eps": 0.1}), layout, progress=False).table
+    np.testing.assert_array_equal(changed.table.value, first.value)  # same random stream: common random numbers
+    assert set(changed.table.cell_id).isdisjoint(run_experiment(_toy([], settings={"eps": 0.1}), layout,
+                                                                progress=False).table.cell_id)
+
+
+def test_seed_column_only_for_seed_rows_experiments(tmp_path):
+    # four rows that are not seeds (e.g. four budget levels) must not be labelled as seeds 0..3
+    table = run_experiment(_toy([], seed_rows=False), default_layout("toy", tmp_path), progress=False).table
+    assert "seed" not in table.columns
+    with pytest.raises(ValueError, match=r"one row per seed \(4\) for a seed_rows experiment, got 3"):
+        run_experiment(_toy([], rows=3), default_layout("toy", tmp_path / "bad"), progress=False)
+
+
+def test_interrupted_run_keeps_finished_cells_and_resumes(tmp_path):
+    calls = []
+    layout = default_layout("toy", tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(_toy(calls, fail_on={"a": 2, "b": 0.5}), layout, progress=False)
+    stored = list(layout.cells_dir.glob("*.parquet"))
+    assert len(stored) == 3  # the three cells before the interrupted one
+    assert not list(layout.cells_dir.glob("*.tmp"))  # no half-written file
+    calls.clear()
+    resumed = run_experiment(_toy(calls), layout, progress=False)
+    assert resumed.computed_cells == 3 and len(calls) == 3
+
+
+def test_cell_results_do_not_depend_on_the_rest_of_the_grid(tmp_path):
+    full = run_experiment(_toy([]), default_layout("toy", tmp_path / "full"), progress=False).table
+    alone = run_experiment(_toy([]), default_layout("toy", tmp_path / "alone"), overrides={"a": [2], "b": [1.5]},
+                           progress=False).table
+    expected = full[(full.a == 2) & (full.b == 1.5)].value.to_numpy()
+    np.testing.assert_array_equal(alone.value.to_numpy(), expected)
+
+
+def test_quick_grid_and_seeds_and_layouts(tmp_path):
+    output = run_experiment(_toy([]), default_layout("toy", tmp_path, quick=True), quick=True, progress=False)
+    assert len(output.table) == 2 * 1 * 2
+    assert output.layout.results_dir == tmp_path / "results" / "quick" / "toy"
+    assert output.layout.figure_path == tmp_path / "figures" / "quick" / "toy.png"
+    assert default_layout("toy", tmp_path).figure_path == tmp_path / "figures" / "toy.png"
+    assert default_layout("toy", tmp_path, tag="abc").results_dir == tmp_path / "runs" / "toy-abc"
+    assert len(load_table(output.layout)) == 4
+
+
+def test_unknown_override_axis_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="has no grid axis 'c'.*axes are \\['a', 'b'\\]"):
+        run_experiment(_toy([]), default_layout("toy", tmp_path), overrides={"c": [1]}, progress=False)
+    with pytest.raises(ValueError, match="grid axis 'a' of experiment 'toy' has no values"):
+        run_experiment(_toy([]), default_layout("toy", tmp_path), overrides={"a": []}, progress=False)
+
+
+def test_bad_columns_from_run_cell_are_refused(tmp_path):
+    experiment = Experiment(name="bad", title="", grid={"a": [1]}, seeds=3,
+                            run_cell=lambda p, k, s: {"x": np.zeros(3), "y": np.zeros(2)},
+                            analyze=lambda t, f: {})
+    with pytest.raises(ValueError, match="1-d columns of one length"):
+        run_experiment(experiment, default_layout("bad", tmp_path), progress=False)
+
+
+def test_counted_jit_counts_traces_not_calls():
+    @counted_jit
+    def double(x):
+        return 2 * x
+
+    for value in (1.0, 2.0, 3.0):
+        double(jnp.asarray(value))
+    assert double.trace_count == 1
+    double(jnp.ones(3))  # a new shape is a new trace
+    assert double.trace_count == 2
