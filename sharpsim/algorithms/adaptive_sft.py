@@ -1,4 +1,4 @@
-"""Adaptive SFT-Sharpening (digest §3.4, App. D: Eq. 10, Thm D.1, Lemma I.1).
+"""Adaptive SFT-Sharpening (Appendix D: Eq. 10, Theorem D.1, Lemma I.1).
 
 For each prompt x_i ∼ μ, sample y_{i,1}, y_{i,2}, … ∼ π_base(·|x_i) until the stopping time (Eq. 10)
 
@@ -8,14 +8,13 @@ take the best-of-N_μ pick y_i^AdaBoN = argmax_{j ≤ N_μ} log π_base(y_{i,j}|
 (μ is the stopping parameter here, not the prompt distribution.) Thm D.1 takes μ = ln(2/δ) and gets
 E[m] = n(1 + μ)C̄_cov; Lemma I.1: E[N_μ] ≤ (μ + 1/|y*|)/P*, and the pick misses y* w.p. ≤ e^{−|y*|μ}.
 
-Accounting (Def. D.1, the adaptive sample-and-evaluate oracle). Fixed shapes under jit need a finite tape,
-so each prompt's first ``max_samples`` responses are drawn at once from ``oracle.base`` by ``draw_uncharged_tape``,
-which does not charge the ledger; the decision "stop at k" uses only samples 1..k (a running maximum), the
-pick uses only samples 1..N_μ, and the oracle is then charged exactly Σ_i N_μ(x_i) samples. Samples beyond
-N_μ are never looked at, so this is the same algorithm as drawing one sample at a time on an infinite tape,
-truncated at the cap. A prompt whose rule has not fired by the cap stops there (N = cap, best-of-cap pick);
-``hit_cap`` records it per prompt and ``num_capped`` counts them — a deviation from Eq. 10, reported, never
-silent. A cap ≥ ⌈μ / min_y π_base(y|x)⌉ (the smallest positive probability) can never be hit.
+Accounting (Definition D.1, the adaptive sample-and-evaluate oracle). The oracle's ``sample_until`` draws each
+prompt's tape of ``max_samples`` responses (fixed shapes under jit), computes the running maximum of
+log π_base(y_j|x) itself, asks Eq. 10's rule one k at a time, charges exactly Σ_i N_μ(x_i) samples and returns
+only samples 1..N_μ; the pick uses only those. This is the same algorithm as drawing one sample at a time on
+an infinite tape, truncated at the cap. A prompt whose rule has not fired by the cap stops there (N = cap,
+best-of-cap pick); ``hit_cap`` records it per prompt and ``num_capped`` counts them — a deviation from Eq. 10,
+reported, never silent. A cap ≥ ⌈μ / min_y π_base(y|x)⌉ (the smallest positive probability) can never be hit.
 """
 
 from __future__ import annotations
@@ -26,21 +25,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim.algorithms.base import check_class_matches_oracle, queries_used, training_targets
+from sharpsim.core.oracle import Oracle
+from sharpsim.core.results import Result
 from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
-from sharpsim.algorithms.best_of_n import running_best_index
-from sharpsim.algorithms.sft import check_class_matches_oracle, queries_used, training_targets
-from sharpsim.core.oracle import Oracle, QueryCount, SampleBatch
 
 
 @jax.tree_util.register_dataclass
 @dataclass(frozen=True)
-class AdaptiveSFTResult:
-    """``policy`` (the fit), ``queries`` used by this run (samples = Σ_i N_μ(x_i), random), ``prompts`` [n],
+class AdaptiveSFTResult(Result):
+    """``policy`` (the fit), ``queries`` this run was charged (samples = Σ_i N_μ(x_i), random), ``prompts`` [n],
     ``responses`` [n] (the AdaBoN picks), ``log_probs`` [n], ``samples_per_prompt`` [n] = N_μ(x_i) (the cap
     where it was hit) and ``hit_cap`` [n] (bool: the stopping rule had not fired by ``max_samples``)."""
 
-    policy: object
-    queries: QueryCount
     prompts: jax.Array
     responses: jax.Array
     log_probs: jax.Array
@@ -66,19 +63,15 @@ def adaptive_stopping_time(log_probs: jax.Array, mu) -> tuple[jax.Array, jax.Arr
     """
     mu = check_stopping_parameter(mu)
     cap = log_probs.shape[-1]
-    running_max = jnp.exp(jax.lax.cummax(log_probs, axis=log_probs.ndim - 1))
-    k = jnp.arange(1, cap + 1, dtype=jnp.float64)
-    stops = k * running_max >= mu
+    stops = eq10_rule(mu)(jnp.arange(1, cap + 1), jax.lax.cummax(log_probs, axis=log_probs.ndim - 1))
     fired = jnp.any(stops, axis=-1)
     first = jnp.argmax(stops, axis=-1) + 1
     return jnp.where(fired, first, cap).astype(jnp.int64), ~fired
 
 
-def draw_uncharged_tape(oracle: Oracle, key: jax.Array, prompts: jax.Array, max_samples: int) -> SampleBatch:
-    """The first ``max_samples`` responses of each prompt's i.i.d. tape, *uncharged*: the caller charges the
-    prefix it looks at (see the module docstring). Mirrors ``Oracle.sample`` exactly otherwise."""
-    responses = oracle.base.sample_responses(key, prompts, max_samples)
-    return SampleBatch(responses, oracle.base.log_prob(prompts[..., None], responses))
+def eq10_rule(mu):
+    """Eq. 10 as a stopping rule for ``Oracle.sample_until``: stop at k once k · max_{j≤k} π_base(y_j|x) ≥ μ."""
+    return lambda k, running_max: k * jnp.exp(running_max) >= mu
 
 
 def adaptive_sft_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompts: int, mu, max_samples: int):
@@ -93,13 +86,12 @@ def adaptive_sft_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompt
     key_prompts, key_samples = jax.random.split(key)
     start = oracle
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
-    tape = draw_uncharged_tape(oracle, key_samples, prompts, max_samples)
-    stop, hit_cap = adaptive_stopping_time(tape.log_probs, mu)
-    best = jnp.take_along_axis(running_best_index(tape.log_probs), (stop - 1)[:, None], axis=-1)[:, 0]
+    tape, oracle = oracle.sample_until(key_samples, prompts, max_samples, eq10_rule(mu))
+    best = jnp.argmax(tape.log_probs, axis=-1)  # the first sample reaching the maximum of samples 1..N_μ
     # the pick along the sample axis (axis 1); token sequences of an autoregressive base keep their H axis
     responses = jnp.take_along_axis(tape.responses, best.reshape((-1,) + (1,) * (tape.responses.ndim - 1)), axis=1)[:, 0]
     log_probs = jnp.take_along_axis(tape.log_probs, best[:, None], axis=-1)[:, 0]
-    oracle = oracle.charge(samples=jnp.sum(stop))
-    fitted = model_class.fit(prompts, training_targets(model_class, oracle.base, prompts, responses))
-    result = AdaptiveSFTResult(fitted, queries_used(start, oracle), prompts, responses, log_probs, stop, hit_cap)
+    fitted = model_class.fit(prompts, training_targets(model_class, oracle, prompts, responses))
+    result = AdaptiveSFTResult(fitted, queries_used(start, oracle), prompts, responses, log_probs, tape.num_samples,
+                               tape.hit_cap)
     return result, oracle

@@ -46,25 +46,23 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim.core.validation import check_positive_int, is_concrete
-from sharpsim.algorithms.adaptive_sft import draw_uncharged_tape
-from sharpsim.algorithms.sft import queries_used
-from sharpsim.instances.hard import HardClass
-from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.algorithms.base import check_oracle, queries_used
+from sharpsim.core.oracle import Oracle
 from sharpsim.core.policy import TabularPolicy
+from sharpsim.core.results import Result
+from sharpsim.core.validation import check_positive_int, is_concrete
+from sharpsim.instances.hard import HardClass
 
 
 @jax.tree_util.register_dataclass
 @dataclass(frozen=True)
-class BayesHardResult:
-    """``policy``: π̂ (δ_{y_0} at x_0, δ on the posterior mode at each rare prompt); ``index`` [d] the 0-based
-    modes; ``posterior`` [d, M]; ``queries`` used by this run; ``samples_per_prompt`` [d] samples spent at
-    each rare prompt; ``hit_cap`` [d] (adaptive rule only: tape exhausted before the argmax appeared)."""
+class BayesHardResult(Result):
+    """``policy``: π̂ (δ_{y_0} at x_0, δ on the posterior mode at each rare prompt); ``queries`` this run was
+    charged; ``index`` [d] the 0-based modes; ``posterior`` [d, M]; ``samples_per_prompt`` [d] samples spent
+    at each rare prompt; ``hit_cap`` [d] (adaptive rule only: tape exhausted before the argmax appeared)."""
 
-    policy: TabularPolicy
     index: jax.Array
     posterior: jax.Array
-    queries: QueryCount
     samples_per_prompt: jax.Array
     hit_cap: jax.Array
 
@@ -131,7 +129,7 @@ def bayes_policy(model_class: HardClass, index: jax.Array) -> TabularPolicy:
 def _result(model_class, seen, revealed, queries, samples_per_prompt, hit_cap) -> BayesHardResult:
     posterior = posterior_from_sets(seen, revealed, model_class.candidate_mask)
     index = jnp.argmax(posterior, axis=-1)  # lowest-index mode
-    return BayesHardResult(bayes_policy(model_class, index), index, posterior, queries, samples_per_prompt,
+    return BayesHardResult(bayes_policy(model_class, index), queries, index, posterior, samples_per_prompt,
                            hit_cap)
 
 
@@ -151,24 +149,25 @@ def bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: HardClass, n
     """Non-adaptive Bayes learner: n prompts × N samples (Def. 3.2), then the posterior mode per rare prompt.
 
     The draws are those of ``sft_sharpen(key, oracle, …, n, N)`` (same key split and oracle calls).
-    ``num_active`` (optional, may be traced, ≤ n): use only the first ``num_active`` prompts — the same
+    ``num_active`` (optional, may be traced, ≤ n): sample only at the first ``num_active`` prompts — the same
     algorithm at n = num_active, reading a prefix of the i.i.d. draws — so one compiled function serves every
-    budget. The oracle is charged n·N samples when drawing; the returned ``queries`` count only the prompts
-    and samples actually used (num_active and num_active·N). Returns ``(BayesHardResult, oracle)``.
+    budget. The oracle is charged n prompts (all are drawn) and num_active·N samples; ``queries`` reports
+    exactly that. Returns ``(BayesHardResult, oracle)``.
     """
     model_class = _check_class(model_class)
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_samples = check_positive_int(num_samples, "num_samples")
     num_active = _check_num_active(num_active, num_prompts)
+    start = check_oracle(oracle)
     key_prompts, key_samples = jax.random.split(key)
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
-    batch, oracle = oracle.sample(key_samples, prompts, num_samples)
     active = jnp.arange(num_prompts) < num_active
+    batch, oracle = oracle.sample(key_samples, prompts, num_samples, active=active)
     seen, revealed = observation_sets(model_class, prompts, batch.responses, batch.log_probs, active)
     per_prompt = jnp.zeros(model_class.num_prompts, jnp.int64).at[prompts].add(active * num_samples)[1:]
-    used = jnp.asarray(num_active, jnp.int64)
-    queries = QueryCount(used, used * num_samples, jnp.zeros((), jnp.int64))
-    return _result(model_class, seen, revealed, queries, per_prompt, jnp.zeros(model_class.max_rare, bool)), oracle
+    result = _result(model_class, seen, revealed, queries_used(start, oracle), per_prompt,
+                     jnp.zeros(model_class.max_rare, bool))
+    return result, oracle
 
 
 def adaptive_bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: HardClass, num_prompts: int,
@@ -176,32 +175,33 @@ def adaptive_bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: Har
     """Adaptive Bayes learner (Def. D.1): n prompts; sample each newly visited rare prompt until its argmax is
     revealed (at most ``max_samples``); nothing at x_0 or at a prompt already revealed.
 
-    Each rare prompt's samples are read from its own tape of ``max_samples`` i.i.d. draws from the oracle's
-    base (the concatenation of its visits' streams: with "sample until revealed" only the first visit
-    samples); the oracle is charged exactly Σ_i 1{x_i visited}·min(T_i, max_samples), T_i the first draw with
-    ℓ = log a. ``num_active`` as in ``bayes_hard_learner``. Returns ``(BayesHardResult, oracle)``.
+    Each rare prompt's samples come from ``Oracle.sample_until`` on its own tape of ``max_samples`` i.i.d.
+    draws (the concatenation of its visits' streams: with "sample until revealed" only the first visit
+    samples), stopping at the first draw whose ℓ reveals the argmax (the running maximum of ℓ is closer to
+    log a than to log b); rare prompts never visited draw nothing. The oracle is charged n prompts and exactly
+    Σ_i 1{x_i visited}·min(T_i, max_samples) samples, T_i the first revealing draw. ``num_active`` as in
+    ``bayes_hard_learner`` (only the first ``num_active`` prompts count as visits). Returns
+    ``(BayesHardResult, oracle)``.
     """
     model_class = _check_class(model_class)
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     max_samples = check_positive_int(max_samples, "max_samples")
     num_active = _check_num_active(num_active, num_prompts)
+    start = check_oracle(oracle)
     key_prompts, key_samples = jax.random.split(key)
-    start = oracle
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
     active = jnp.arange(num_prompts) < num_active
     visited = jnp.zeros(model_class.num_prompts, bool).at[prompts].max(active)[1:]
     rare = jnp.arange(1, model_class.num_prompts)
-    batch = draw_uncharged_tape(oracle, key_samples, rare, max_samples)  # charged below: the prefix used
-    tape, log_probs = batch.responses, batch.log_probs
-    found = reveals_argmax(model_class, log_probs)
-    hit_cap = ~jnp.any(found, axis=-1)
-    spent = jnp.where(hit_cap, max_samples, jnp.argmax(found, axis=-1) + 1)
-    spent = jnp.where(visited, spent, 0)
-    within = jnp.arange(max_samples)[None, :] < spent[:, None]
-    seen, revealed = observation_sets(model_class, rare, tape, log_probs, None)
-    seen_now = jnp.zeros_like(seen).at[jnp.arange(model_class.max_rare)[:, None], tape - 1].max(within)
-    revealed_now = revealed & jnp.any(found & within, axis=-1, keepdims=True)
-    oracle = oracle.charge(samples=jnp.sum(spent))
-    queries = queries_used(start, oracle)
-    queries = QueryCount(jnp.asarray(num_active, jnp.int64), queries.samples, queries.evaluations)
-    return _result(model_class, seen_now, revealed_now, queries, spent, hit_cap & visited), oracle
+    tape, oracle = oracle.sample_until(key_samples, rare, max_samples,
+                                       lambda k, running_max: reveals_argmax(model_class, running_max),
+                                       active=visited)
+    drawn = tape.responses >= 0
+    candidates = jnp.where(drawn, tape.responses - 1, 0)
+    rows = jnp.arange(model_class.max_rare)[:, None]
+    seen = jnp.zeros((model_class.max_rare, model_class.max_candidates), bool).at[rows, candidates].max(drawn)
+    found = drawn & reveals_argmax(model_class, tape.log_probs)
+    revealed = jnp.zeros_like(seen).at[rows, candidates].max(found)
+    result = _result(model_class, seen, revealed, queries_used(start, oracle), tape.num_samples,
+                     tape.hit_cap)
+    return result, oracle

@@ -1,4 +1,4 @@
-"""Best-of-N with the log-likelihood self-reward: inference-time sharpening (digest §3.2, Prop. C.1).
+"""Best-of-N with the log-likelihood self-reward: inference-time sharpening (Section 3.2, Proposition C.1).
 
 Draw y_1, …, y_N ∼ π_base(·|x) and return the one with the largest log π_base(y|x). Ties between
 equally likely samples are broken by taking the first; because the samples are i.i.d. this returns a
@@ -13,18 +13,21 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim.core.validation import check_positive_int, is_concrete
-from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.algorithms.base import check_oracle, queries_used
+from sharpsim.core.oracle import Oracle
 from sharpsim.core.policy import TabularPolicy, as_tabular
+from sharpsim.core.results import Result
 
 
 @jax.tree_util.register_dataclass
 @dataclass(frozen=True)
-class BestOfNResult:
-    """``responses`` [n]: the BoN pick per prompt; ``log_probs`` [n]: its log π_base; ``queries``: oracle use."""
+class BestOfNResult(Result):
+    """``policy`` None (inference-time sharpening returns picks, not a policy); ``queries``: what this run was
+    charged (prompts.size·N samples); ``responses`` [n]: the BoN pick per prompt; ``log_probs`` [n]: its
+    log π_base."""
 
     responses: jax.Array
     log_probs: jax.Array
-    queries: QueryCount
 
 
 def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: int) -> tuple[BestOfNResult, Oracle]:
@@ -32,13 +35,14 @@ def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: i
 
     Uses exactly ``prompts.size · N`` sample queries. Returns the result and the charged oracle.
     """
+    start = check_oracle(oracle)
     batch, oracle = oracle.sample(key, prompts, num_samples)
     best = jnp.argmax(batch.log_probs, axis=-1)
     log_probs = jnp.take_along_axis(batch.log_probs, best[..., None], axis=-1)[..., 0]
     # responses are [..., N] indices, or [..., N, H] token sequences for autoregressive bases
     index = best.reshape(best.shape + (1,) * (batch.responses.ndim - best.ndim))
     responses = jnp.take_along_axis(batch.responses, index, axis=best.ndim).squeeze(best.ndim)
-    return BestOfNResult(responses, log_probs, oracle.queries), oracle
+    return BestOfNResult(None, queries_used(start, oracle), responses, log_probs), oracle
 
 
 def running_best_index(log_probs: jax.Array) -> jax.Array:

@@ -1,4 +1,4 @@
-"""Offline RLHF-Sharpening by reward regression (digest §3.5, Eq. 8; DPO/REBEL-style; Thm 4.2 / 4.2′).
+"""Offline RLHF-Sharpening by reward regression (Section 4.2, Eq. 8; DPO/REBEL-style; Theorem 4.2 / 4.2′).
 
     1. x_1, …, x_n ∼ μ;   y_i, y'_i ∼ π_base(·|x_i) with log π_base of both (N = 2 per prompt, m = 2n);
     2. π̂ ∈ argmin_{π∈Π} Σ_i ( β log(π(y_i|x_i)/π_base(y_i|x_i)) − β log(π(y'_i|x_i)/π_base(y'_i|x_i))
@@ -9,17 +9,17 @@ noiseless differences of the potential (1 + 1/β) log π_base, so under realizab
 is 0, attained by π*_β ∝ π_base^{1+1/β}. The learner sees log π_base only at the sampled responses.
 
 Tabular class (exact). Per prompt the loss constrains only logit *differences* along the sampled pairs, so the
-minimisers are θ(x, y) = (1 + 1/β) log π_base(y|x) + c_C on each connected component C of the pair graph, and
-anything on responses never sampled. Rule (documented choice among exact minimisers):
+minimizers are θ(x, y) = (1 + 1/β) log π_base(y|x) + c_C on each connected component C of the pair graph, and
+anything on responses never sampled. Rule (documented choice among exact minimizers):
   * sampled responses: θ = (1 + 1/β) log π_base(y|x), one constant per prompt. The oracle returned the absolute
-    log-likelihoods of these responses, so the learner can tie its components together; this is the minimiser
+    log-likelihoods of these responses, so the learner can tie its components together; this is the minimizer
     that agrees with π*_β on every sampled response (a per-component constant would be arbitrary);
   * responses never sampled at x: θ = −∞ (no mass). π_base(y|x) is unknown there, hence so is π*_β(y|x); the
     pessimistic choice claims nothing the data do not support, as the tabular SFT MLE gives no mass to
     responses never picked. Then π̂(·|x) = π*_β(·|x) conditioned on the sampled set S_x, and π̂ is sharp at x
     iff y*(x) ∈ S_x and π*_β(y*(x)|x)/π*_β(S_x|x) ≥ 1 − δ: coverage enters through S_x, the margin through β;
   * prompts never drawn: uniform (θ = 0, the tabular class's unseen rule, as for SFT).
-So the tabular minimiser is exact; ``loss`` reports the attained value (0 up to rounding).
+So the tabular minimizer is exact; ``loss`` reports the attained value (0 up to rounding).
 
 Linear softmax class Π_{φ,B}: the loss is the convex quadratic f(θ) = (1/n) Σ_i (β⟨φ(x_i,y_i) − φ(x_i,y'_i), θ⟩
 − (1 + β)d_i)² over ‖θ‖₂ ≤ B, solved by projected gradient (optax, Nesterov momentum, step 1/L with
@@ -35,12 +35,14 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim.core.validation import check_positive_int
-from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
-from sharpsim.classes.linear_softmax import LinearSoftmaxClass, minimise_on_balls
+from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
+from sharpsim.classes.linear_softmax import LinearSoftmaxClass
+from sharpsim.classes.optimizer import minimize_on_balls
 from sharpsim.classes.tabular import TabularClass
 from sharpsim.referee.kl_regularized import check_beta, power_logits
-from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.core.oracle import Oracle
 from sharpsim.core.policy import TabularPolicy
+from sharpsim.core.results import Result
 
 PAIR = 2  # N = 2 responses per prompt (Eq. 8)
 
@@ -91,13 +93,11 @@ class LinearRLHFFit:
 
 @jax.tree_util.register_dataclass
 @dataclass(frozen=True)
-class RLHFResult:
-    """``policy``: TabularPolicy (tabular class) or ``LinearRLHFFit``; ``queries`` used by this run (prompts n,
+class RLHFResult(Result):
+    """``policy``: TabularPolicy (tabular class) or ``LinearRLHFFit``; ``queries`` this run was charged (prompts n,
     samples 2n, evaluations 0); ``prompts`` [n], ``responses`` [n, 2] (y, y'), ``log_probs`` [n, 2] = log π_base;
     ``loss``: Eq. 8 at π̂ (sum over the n pairs)."""
 
-    policy: object
-    queries: QueryCount
     prompts: jax.Array
     responses: jax.Array
     log_probs: jax.Array
@@ -105,7 +105,7 @@ class RLHFResult:
 
 
 def tabular_rlhf_logits(prompts, responses, log_probs, beta, num_prompts: int, num_responses: int) -> jax.Array:
-    """[X, Y] logits of the exact tabular minimiser of Eq. 8 under the rule of the module docstring (jit-safe).
+    """[X, Y] logits of the exact tabular minimizer of Eq. 8 under the rule of the module docstring (jit-safe).
 
     ``prompts`` [n], ``responses`` [n, 2], ``log_probs`` [n, 2] as returned by the oracle. Logits (not
     probabilities) are kept so the loss stays exact when tiny β underflows non-argmax masses to 0.
@@ -120,7 +120,7 @@ def tabular_rlhf_logits(prompts, responses, log_probs, beta, num_prompts: int, n
 
 
 def linear_rlhf_fit(model_class: LinearSoftmaxClass, prompts, responses, log_probs, beta) -> LinearRLHFFit:
-    """argmin_{‖θ‖ ≤ B} (1/n) Σ_i residual_i(θ)² by projected gradient (``minimise_on_balls``); convergence is
+    """argmin_{‖θ‖ ≤ B} (1/n) Σ_i residual_i(θ)² by projected gradient (``minimize_on_balls``); convergence is
     reported."""
     features = model_class.features[jnp.asarray(prompts)[:, None], jnp.asarray(responses)]  # [n, 2, d]
     difference = features[:, 0] - features[:, 1]  # [n, d]
@@ -132,7 +132,7 @@ def linear_rlhf_fit(model_class: LinearSoftmaxClass, prompts, responses, log_pro
 
     hessian = 2.0 * beta**2 * (difference.T @ difference) / count
     smoothness = jnp.maximum(jnp.linalg.eigvalsh(hessian)[-1], 1e-12)
-    solution = minimise_on_balls(objective, jnp.zeros(model_class.dimension, jnp.float64), model_class.radius,
+    solution = minimize_on_balls(objective, jnp.zeros(model_class.dimension, jnp.float64), model_class.radius,
                                  smoothness, model_class.max_steps, model_class.tolerance, model_class.momentum)
     return LinearRLHFFit(
         policy=model_class.policy(solution.theta),
@@ -145,9 +145,9 @@ def linear_rlhf_fit(model_class: LinearSoftmaxClass, prompts, responses, log_pro
 
 
 def rlhf_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompts: int, beta):
-    """Offline RLHF-Sharpening (Eq. 8) with n = ``num_prompts`` preference pairs and regularisation β > 0.
+    """Offline RLHF-Sharpening (Eq. 8) with n = ``num_prompts`` preference pairs and regularization β > 0.
 
-    ``model_class``: ``TabularClass`` (exact minimiser, see the module docstring) or ``LinearSoftmaxClass``
+    ``model_class``: ``TabularClass`` (exact minimizer, see the module docstring) or ``LinearSoftmaxClass``
     (projected gradient, convergence reported in ``result.policy``). Returns ``(RLHFResult, oracle)``, the
     oracle charged n prompts and 2n samples. jit/vmap over keys (``num_prompts`` static; β may be traced).
     Raises ``ValueError`` for β ≤ 0 or n < 1, ``TypeError`` for a class it cannot fit.

@@ -1,4 +1,4 @@
-"""RLHF-Sharpening with exploration: reward-based XPO (digest §3.6; Algorithm 1, Thm J.1, J.2 = informal Thm 4.3).
+"""RLHF-Sharpening with exploration: reward-based XPO (Section 4.3; Algorithm 1, Theorems J.1, J.2 = informal Theorem 4.3).
 
 Each round t = 1..T, with r(x, y) = log π_base(y|x) (maximum-likelihood sharpening):
 
@@ -10,17 +10,18 @@ Each round t = 1..T, with r(x, y) = log π_base(y|x) (maximum-likelihood sharpen
 and the output is π̂ = argmax_{t∈[T+1]} Ĵ_β(π^(t)), with J_β(π) = E_π[r] − β KL(π‖π_base) = E_π[(1+β) log π_base(y|x)
 − β log π(y|x)] estimated on fresh validation draws (the on-policy form needs only evaluations of π_base).
 
-Sign of the regression term. Algorithm 1's box prints "−" before the squared sum; the proof (App. J.2.2) minimises
+Sign of the regression term. Algorithm 1's box prints "−" before the squared sum; the proof (Appendix J.2.2) minimizes
 L̂^(t)(π) = Σ β(log π(ỹ|x) − log π*_β(ỹ|x)) + β/(α(V_max + R_max)²)·Σ (residual)², which times α/β is the objective
 above (the π*_β term is constant). With "−" the objective would reward *large* residuals and be unbounded below on
-any rich class, so "+" is the intended sign (digest §3.6). The α-term on *base* samples is the optimism bonus: it
+any rich class, so "+" is the intended sign. The α-term on *base* samples is the optimism bonus: it
 pushes mass away from what π_base already samples.
 
 Queries (the generalised oracle of footnote 7). Per round: one prompt, one sample (ỹ with log π_base(ỹ|x)) and one
 evaluation (log π_base(y|x) at the on-policy y), i.e. 2 sample-and-evaluate answers: the paper's m ≍ 2T (Thm J.2).
 The on-policy draw itself is the learner's own computation and is not an oracle query. Validation draws V responses
-from each of the T + 1 iterates and evaluates them: (T + 1)·V prompts and evaluations, reported apart
-(``validation_queries``); the returned oracle is charged with both.
+from each of the T + 1 iterates and evaluates them: (T + 1)·V prompts and evaluations. ``queries`` reports both,
+``training_queries`` and ``validation_queries`` each part. The whole run's total is checked against the oracle's
+budget before anything is drawn; with a budget the rounds run under ``sharpsim.checked``.
 
 Deviations, stated. (i) Algorithm 1 starts from π^(1) = π_base, which a learner that only queries the oracle cannot
 represent in Π without knowing θ*; we start from ``initial_params`` (default 0: π_zero, the uniform policy of Def. J.3),
@@ -53,27 +54,29 @@ import optax
 
 from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
 from sharpsim.algorithms.rlhf import rlhf_residuals
-from sharpsim.algorithms.sft import check_class_matches_oracle, check_finite_response_base, queries_used
+from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.tabular import TabularClass
-from sharpsim.core.oracle import Oracle, QueryCount
+from sharpsim.core.checked import checked, checks_functionalized
+from sharpsim.core.oracle import Oracle
 from sharpsim.core.policy import TabularPolicy
+from sharpsim.core.results import QueryCount, Result
 
 
 @jax.tree_util.register_dataclass
 @dataclass(frozen=True)
-class XPOResult:
-    """``policy`` π̂ (the selected iterate), ``params`` its parameters, ``selected`` its index t̂ − 1 ∈ [0, T]
-    (0 is the initial iterate); ``queries`` the training queries (T prompts, T samples, T evaluations) and
+class XPOResult(Result):
+    """``policy`` π̂ (the selected iterate); ``queries`` everything this run was charged (training and
+    validation); ``params`` π̂'s parameters, ``selected`` its index t̂ − 1 ∈ [0, T] (0 is the initial iterate);
+    ``training_queries`` the rounds' queries (T prompts, T samples, T evaluations: Theorem J.2's m ≍ 2T) and
     ``validation_queries`` the validation ones ((T+1)·V prompts and evaluations); ``iterates`` the parameters of
     π^(1..T+1) [T+1, ...]; ``validation`` Ĵ_β of each [T+1]; ``objective`` [T] and ``gradient_norm`` [T]
-    (gradient-mapping norm) at the end of each round's optimisation; the data: ``prompts``, ``on_policy``,
+    (gradient-mapping norm) at the end of each round's optimization; the data: ``prompts``, ``on_policy``,
     ``base_responses`` [T]."""
 
-    policy: TabularPolicy
     params: jax.Array
     selected: jax.Array
-    queries: QueryCount
+    training_queries: QueryCount
     validation_queries: QueryCount
     iterates: jax.Array
     validation: jax.Array
@@ -90,7 +93,7 @@ class XPOResult:
 class Parametrisation(NamedTuple):
     """How XPO sees a model class: ``log_policy(params) -> [X, Y]``; ``logits_at(params, x, y)`` and
     ``log_partition(params) -> [X]`` with log π(y|x) = logits_at − log_partition[x] (the partition cancels in the
-    regression term, whose pairs share a prompt, so only the optimism term pays the O(|X||Y|) normaliser);
+    regression term, whose pairs share a prompt, so only the optimism term pays the O(|X||Y|) normalizer);
     ``project(params)`` onto Π's constraint set; ``initial`` params; the class's default (R_max, V_max(β))
     bounds (None if unknown)."""
 
@@ -149,7 +152,7 @@ def xpo_objective(log_on, log_base_sample, on_policy_log_base, base_log_base, ma
 def round_loss(param: "Parametrisation", params, data, beta, alpha, loss_scale):
     """``xpo_objective`` at ``params`` on the buffer ``data`` = (prompts, on_policy, base_responses, ℓ, ℓ̃, mask).
 
-    log π(y|x) − log π(ỹ|x) = logits(x, y) − logits(x, ỹ); the normaliser enters only through the α-term, and is
+    log π(y|x) − log π(ỹ|x) = logits(x, y) − logits(x, ỹ); the normalizer enters only through the α-term, and is
     skipped when α is the Python number 0."""
     prompts, on_policy, base_responses, on_policy_log_base, base_log_base, mask = data
     logit_on = param.logits_at(params, prompts, on_policy)
@@ -163,7 +166,7 @@ def round_loss(param: "Parametrisation", params, data, beta, alpha, loss_scale):
 
 
 def check_hyperparameters(num_rounds, beta, alpha, num_steps, num_validation, learning_rate):
-    """Validate XPO's hyper-parameters eagerly (they are Python numbers); return them normalised."""
+    """Validate XPO's hyper-parameters eagerly (they are Python numbers); return them normalized."""
     num_rounds = check_positive_int(num_rounds, "num_rounds")
     if is_concrete(beta):
         beta = check_in_interval(beta, "beta", 0.0, np.inf, closed_low=False, closed_high=False)
@@ -211,7 +214,20 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     if params0.shape != param.initial.shape:
         raise ValueError(f"initial_params must have shape {param.initial.shape}, got {params0.shape}")
     params0 = param.project(params0)
+    # the whole run's queries are known in advance: refuse before drawing anything if they exceed the budget
+    oracle.check_affordable(samples=num_rounds, evaluations=num_rounds + (num_rounds + 1) * num_validation)
 
+    def run(key, oracle):
+        return _xpo_run(key, oracle, model_class, param, params0, num_rounds, beta, alpha, num_steps,
+                        num_validation, learning_rate, loss_scale)
+
+    if oracle.budget is not None and not checks_functionalized():
+        run = checked(run)  # the rounds charge a traced ledger inside lax.scan: functionalize its checks
+    return run(key, oracle)
+
+
+def _xpo_run(key, oracle, model_class, param, params0, num_rounds, beta, alpha, num_steps, num_validation,
+             learning_rate, loss_scale):
     optimizer = optax.adam(learning_rate)
     start = oracle
     key_rounds, key_validation = jax.random.split(key)
@@ -253,8 +269,8 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     selected = jnp.argmax(estimates)
     params = iterates[selected]
     policy = TabularPolicy.tree_unflatten(None, (jnp.exp(param.log_policy(params)), model_class.prompt_probs))
-    result = XPOResult(policy, params, selected, queries_used(start, trained), queries_used(trained, oracle),
-                       iterates, estimates, objective, gradient_norm, data[0], data[1], data[2])
+    result = XPOResult(policy, queries_used(start, oracle), params, selected, queries_used(start, trained),
+                       queries_used(trained, oracle), iterates, estimates, objective, gradient_norm, data[0], data[1], data[2])
     return result, oracle
 
 

@@ -1,148 +1,349 @@
-"""The sample-and-evaluate oracle (Def. 3.2, Def. D.1 and footnote 7), the learner's only door to π_base.
+"""The sample-and-evaluate oracle (Definition 3.2, Definition D.1, footnote 7): the learner's only door to π_base.
 
-The oracle is a pure, functional object: every query returns its answer *and a new oracle* whose query
-ledger has been charged, so it works unchanged under ``jit``, ``vmap`` and ``lax.scan``::
+Every query returns its answer *and a new oracle* whose ledger has been charged::
 
     prompts, oracle = oracle.draw_prompts(key_x, n)
-    batch, oracle = oracle.sample(key_y, prompts, N)        # N responses per prompt with log π_base(y|x)
-    log_probs, oracle = oracle.evaluate(prompts, responses) # the generalised query of footnote 7 (XPO)
-    oracle.queries                                           # QueryCount(prompts=n, samples=n·N, evaluations=…)
+    batch, oracle = oracle.sample(key_y, prompts, N)         # N responses per prompt with log π_base(y|x)
+    log_probs, oracle = oracle.evaluate(prompts, responses)  # footnote 7: learner-chosen (x, y) (XPO)
+    stopped, oracle = oracle.sample_until(key, prompts, K, stop_rule)   # Definition D.1 (adaptive)
+    oracle.queries                                            # QueryCount(prompts=n, samples=n·N, evaluations=…)
 
-Sample complexity in the paper is m = n·N, the number of (x, y, log π_base(y|x)) answers; here that is
-``queries.samples``; evaluations at learner-chosen (x, y) are counted apart, and ``queries.total`` adds them.
+Sample complexity m = n·N is ``queries.samples``; evaluations are counted apart, ``queries.total`` adds them.
 
-A budget, when set, caps ``queries.total``. With concrete counts (eager use) a query that would exceed
-it raises ``QueryBudgetExceeded`` *before* anything is drawn. Inside ``jit``/``vmap`` the counts are
-traced, so algorithms call ``check_budget`` on the oracle they return, outside the transformation.
+Sealed. An oracle exposes the spaces (``num_prompts``, ``num_responses``; ``vocab_size`` and ``horizon`` for an
+autoregressive base, else None), the ledger ``queries`` and the ``budget``, and nothing else of π_base: it has
+no ``__dict__``, its attributes cannot be assigned, its repr names only the spaces, it cannot be pickled, and
+its pytree leaves are the ledger alone. π_base sits in the pytree's static part behind an opaque handle
+(``_Sealed``) whose equality is the identity of the base it seals, so oracles derived from one base share a
+treedef (``lax.scan`` carries them; ``jit`` caches on them). Design consequences under JAX: an oracle can be
+built inside ``vmap``/``jit`` from a *traced* base and queried there (the handle then holds that trace's
+values); once that transformation has returned, such an oracle's ledger is still readable but a query on it
+raises JAX's leaked-tracer error. An oracle over a concrete base works anywhere. The public constructor is
+``Oracle(base, budget=None)``: the ledger starts at zero and only queries charge it.
+
+Budget (a cap on ``queries.total``). Eagerly a query that would exceed it raises ``QueryBudgetExceeded``
+before anything is drawn (``sample_until`` draws its tape internally first; nothing is returned). Inside
+``jit``/``vmap``/``lax.scan`` the ledger is traced: the oracle emits a ``checkify`` check, which
+``sharpsim.checked`` functionalizes and raises; without ``checked`` a budgeted oracle refuses at trace time.
+
+Indices. Prompts outside [0, X), responses outside [0, Y) (tabular) and tokens outside [0, V) or of the wrong
+length (autoregressive) raise ``ValueError`` eagerly and under ``checked``. Under a plain transformation they
+are never clamped: the answer is NaN for the log-probability and −1 for a response sampled at a bad prompt,
+and such entries are not charged. Entries the oracle did not draw (inactive prompts, samples past a stop)
+are −1 with log-probability −inf.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import weakref
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
 
-from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.checked import BUDGET_TAG, INDEX_TAG, checks_functionalized, unchecked_transformation_error
+from sharpsim.core.results import QueryBudgetExceeded, QueryCount, Result, SampleBatch, StoppedBatch
 from sharpsim.core.validation import check_positive_int, is_concrete
 
-
-class QueryBudgetExceeded(RuntimeError):
-    """A learner asked the oracle for more sample-and-evaluate queries than its budget allows."""
+__all__ = ["Oracle", "QueryBudgetExceeded", "QueryCount", "Result", "SampleBatch", "StoppedBatch"]
 
 
-@jax.tree_util.register_dataclass
-@dataclass(frozen=True)
-class QueryCount:
-    """How many prompts were drawn, responses sampled (with their log-likelihoods) and (x, y) pairs evaluated."""
+class _Sealed:
+    """Opaque stand-in for π_base in an oracle's static pytree part; equal iff it seals the same object."""
 
-    prompts: jax.Array
-    samples: jax.Array
-    evaluations: jax.Array
+    __slots__ = ("__weakref__",)
 
-    @classmethod
-    def zero(cls) -> "QueryCount":
-        zero = jnp.zeros((), dtype=jnp.int64)
-        return cls(zero, zero, zero)
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Sealed) and _unseal(self) is _unseal(other)
 
-    @property
-    def total(self) -> jax.Array:
-        """Sample-and-evaluate queries of either kind: samples + evaluations."""
-        return self.samples + self.evaluations
+    def __hash__(self) -> int:
+        return id(_unseal(self))
 
-    def __add__(self, other: "QueryCount") -> "QueryCount":
-        return QueryCount(
-            self.prompts + other.prompts, self.samples + other.samples, self.evaluations + other.evaluations
-        )
+    def __repr__(self) -> str:
+        return "<sealed π_base>"
+
+    def __reduce__(self):
+        raise TypeError("an Oracle's base policy is sealed and cannot be pickled")
 
 
-@jax.tree_util.register_dataclass
-@dataclass(frozen=True)
-class SampleBatch:
-    """Responses drawn from π_base with their log-likelihoods: ``responses`` [..., N] (tokens add a trailing
-    H axis for autoregressive policies) and ``log_probs`` [..., N] = log π_base(y|x)."""
+def _vault():
+    # the only reference from a handle to its base lives in this closure, keyed by the handle's id
+    bases: dict[int, object] = {}
 
-    responses: jax.Array
-    log_probs: jax.Array
+    def seal(base) -> _Sealed:
+        handle = _Sealed()
+        bases[id(handle)] = base
+        weakref.finalize(handle, bases.pop, id(handle), None)
+        return handle
+
+    def unseal(handle: _Sealed):
+        return bases[id(handle)]
+
+    return seal, unseal
 
 
-@validated_pytree(("base", "queries"), ("budget",))
+_seal, _unseal = _vault()
+
+
+def _spaces_of(base) -> tuple:
+    """(num_prompts, num_responses, vocab_size, horizon) read off the base; the last two are None for a base
+    whose responses are indices rather than token sequences."""
+    for method in ("sample_prompts", "sample_responses", "log_prob"):
+        if not callable(getattr(base, method, None)):
+            raise TypeError(f"Oracle base must offer .{method}(...); got {type(base).__name__}")
+    sequence = hasattr(base, "vocab_size") and hasattr(base, "horizon")
+    names = ("num_prompts", "vocab_size", "horizon") if sequence else ("num_prompts", "num_responses")
+    sizes = []
+    for name in names:
+        value = getattr(base, name, None)
+        try:
+            size = int(value)
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            raise TypeError(f"Oracle base must state its space as a static integer .{name}; "
+                            f"{type(base).__name__} has {name}={value!r}") from None
+        if size < 1:
+            raise ValueError(f"Oracle base has {name}={size}; it must be >= 1")
+        sizes.append(size)
+    if sequence:
+        num_prompts, vocab_size, horizon = sizes
+        return num_prompts, vocab_size**horizon, vocab_size, horizon
+    return sizes[0], sizes[1], None, None
+
+
 class Oracle:
-    """Sample-and-evaluate access to ``base`` (any policy with ``sample_prompts``, ``sample_responses`` and
-    ``log_prob``), with a ledger of the queries made so far and an optional budget on their total."""
+    """Sample-and-evaluate access to ``base`` (any policy with the spaces, ``sample_prompts``,
+    ``sample_responses`` and ``log_prob``: the ``Policy`` protocol), with a query ledger and an optional
+    ``budget`` on ``queries.total``. See the module docstring."""
 
-    def __init__(self, base, budget: int | None = None, queries: QueryCount | None = None):
-        for method in ("sample_prompts", "sample_responses", "log_prob"):
-            if not callable(getattr(base, method, None)):
-                raise TypeError(f"Oracle base must offer .{method}(...); got {type(base).__name__}")
+    __slots__ = ("_queries", "_budget", "_sealed", "_spaces")
+
+    def __init__(self, base, budget: int | None = None):
+        spaces = _spaces_of(base)
         if budget is not None:
             budget = check_positive_int(budget, "budget", minimum=0)
-        self.base = base
-        self.budget = budget
-        self.queries = QueryCount.zero() if queries is None else queries
+        for name, value in (("_queries", QueryCount.zero()), ("_budget", budget), ("_sealed", _seal(base)),
+                            ("_spaces", spaces)):
+            object.__setattr__(self, name, value)
 
-    # --- queries -----------------------------------------------------------------------------------
+    # --- what a learner may read ----------------------------------------------------------------------
+    queries = property(lambda self: self._queries, doc="The ``QueryCount`` charged so far.")
+    budget = property(lambda self: self._budget, doc="The cap on ``queries.total``, or None.")
+    num_prompts = property(lambda self: self._spaces[0], doc="|X|.")
+    num_responses = property(lambda self: self._spaces[1], doc="|Y| (|V|^H for an autoregressive base).")
+    vocab_size = property(lambda self: self._spaces[2], doc="|V| of an autoregressive base, else None.")
+    horizon = property(lambda self: self._spaces[3], doc="H of an autoregressive base, else None.")
+
+    # --- queries ------------------------------------------------------------------------------------
     def draw_prompts(self, key: jax.Array, num_prompts: int) -> tuple[jax.Array, "Oracle"]:
         """x_1, …, x_n ∼ μ i.i.d. Drawing prompts is free in the paper's accounting but is recorded."""
         num_prompts = check_positive_int(num_prompts, "num_prompts")
-        prompts = self.base.sample_prompts(key, num_prompts)
+        prompts = _unseal(self._sealed).sample_prompts(key, num_prompts)
         return prompts, self._charged(prompts=num_prompts)
 
-    def sample(self, key: jax.Array, prompts: jax.Array, num_samples: int) -> tuple[SampleBatch, "Oracle"]:
-        """For every prompt, N responses y ∼ π_base(·|x) with log π_base(y|x); charges prompts.size·N samples."""
+    def sample(self, key: jax.Array, prompts, num_samples: int, *, active=None) -> tuple[SampleBatch, "Oracle"]:
+        """For every prompt, N responses y ∼ π_base(·|x) with log π_base(y|x); charges N samples per prompt.
+
+        ``active`` (optional bool, broadcastable to ``prompts``): sample only there; other prompts are not
+        charged and their entries are masked (−1, −inf). The draws at active prompts do not depend on it."""
         num_samples = check_positive_int(num_samples, "num_samples")
-        prompts = jnp.asarray(prompts)
-        oracle = self._charged(samples=int(np.prod(prompts.shape, dtype=np.int64)) * num_samples)
-        responses = self.base.sample_responses(key, prompts, num_samples)
-        log_probs = self.base.log_prob(prompts[..., None], responses)
+        prompts, valid = self._indices(prompts, "prompts", self.num_prompts)
+        answered = _both(valid, _active(active, prompts.shape))
+        count = math.prod(prompts.shape) * num_samples if answered is None else jnp.sum(answered) * num_samples
+        oracle = self._charged(samples=count)
+        safe = prompts if valid is None else jnp.where(valid, prompts, 0)
+        base = _unseal(self._sealed)
+        responses = base.sample_responses(key, safe, num_samples)
+        log_probs = base.log_prob(safe[..., None], responses)
+        responses, log_probs = _mask(responses, log_probs, _active(active, prompts.shape), -jnp.inf)
+        responses, log_probs = _mask(responses, log_probs, valid, jnp.nan)
         return SampleBatch(responses, log_probs), oracle
 
-    def evaluate(self, prompts: jax.Array, responses: jax.Array) -> tuple[jax.Array, "Oracle"]:
-        """log π_base(y|x) at learner-chosen pairs (footnote 7); charges one evaluation per pair."""
-        prompts = jnp.asarray(prompts)
-        log_probs = self.base.log_prob(prompts, responses)
-        return log_probs, self._charged(evaluations=int(np.prod(log_probs.shape, dtype=np.int64)))
+    def evaluate(self, prompts, responses) -> tuple[jax.Array, "Oracle"]:
+        """log π_base(y|x) at learner-chosen pairs (footnote 7); one evaluation per (broadcast) pair.
+        ``responses`` are indices, or token sequences [..., H] for an autoregressive base."""
+        prompts, prompt_valid = self._indices(prompts, "prompts", self.num_prompts)
+        responses, response_valid = self._responses(responses)
+        pair_shape = responses.shape if self.horizon is None else responses.shape[:-1]
+        try:
+            shape = jnp.broadcast_shapes(prompts.shape, pair_shape)
+        except ValueError:
+            raise ValueError(f"prompts of shape {prompts.shape} do not broadcast against responses of shape "
+                             f"{responses.shape}") from None
+        valid = _both(prompt_valid, response_valid)
+        valid = None if valid is None else jnp.broadcast_to(valid, shape)
+        oracle = self._charged(evaluations=math.prod(shape) if valid is None else jnp.sum(valid))
+        if prompt_valid is not None:
+            prompts = jnp.where(prompt_valid, prompts, 0)
+        if response_valid is not None:
+            responses = jnp.where(_expand(response_valid, responses.ndim), responses, 0)
+        log_probs = _unseal(self._sealed).log_prob(prompts, responses)
+        return (log_probs if valid is None else jnp.where(valid, log_probs, jnp.nan)), oracle
 
-    def charge(self, samples=0, evaluations=0) -> "Oracle":
-        """Charge queries whose number is data-dependent (adaptive algorithms that draw a capped batch
-        and use a random prefix of it); the amounts may be traced arrays. Concrete negative amounts (which
-        would un-charge the ledger) raise ``ValueError``."""
+    def sample_until(self, key: jax.Array, prompts, max_samples: int, stop_rule, *, active=None):
+        """The adaptive oracle (Definition D.1): at each prompt sample y_1, y_2, … ∼ π_base(·|x) and stop at the
+        first k with ``stop_rule(k, max_{j≤k} log π_base(y_j|x))`` true, or at k = ``max_samples`` (the cap).
+
+        The oracle draws a tape of ``max_samples`` i.i.d. responses per prompt, computes the running maximum
+        of their log-likelihoods itself and asks the rule one k at a time (the rule is vmapped over k, so it
+        sees the running maximum at that k only: it cannot look ahead). It charges exactly the samples up to
+        each stop and returns only those. ``stop_rule(k, running_max)`` gets an int k ≥ 1 and the running
+        maxima [*prompts.shape] and returns bools of that shape. ``active`` as in ``sample`` (inactive prompts
+        draw nothing: N(x) = 0).
+
+        Returns ``(StoppedBatch, oracle)``: responses [..., K] (or [..., K, H]) and log_probs [..., K] with
+        entries past the stop masked (−1, −inf), ``num_samples`` [...] = N(x) and ``hit_cap`` [...]."""
+        max_samples = check_positive_int(max_samples, "max_samples")
+        if not callable(stop_rule):
+            raise TypeError(f"stop_rule must be a function (k, running_max) -> bool, got {type(stop_rule).__name__}")
+        prompts, valid = self._indices(prompts, "prompts", self.num_prompts)
+        base = _unseal(self._sealed)
+        safe = prompts if valid is None else jnp.where(valid, prompts, 0)
+        responses = base.sample_responses(key, safe, max_samples)
+        log_probs = base.log_prob(safe[..., None], responses)
+        running_max = jax.lax.cummax(log_probs, axis=log_probs.ndim - 1)
+        steps = jnp.arange(1, max_samples + 1, dtype=jnp.int64)
+        stops = jax.vmap(stop_rule, in_axes=(0, -1), out_axes=-1)(steps, running_max)
+        stops = jnp.broadcast_to(jnp.asarray(stops, bool), running_max.shape)
+        fired = jnp.any(stops, axis=-1)
+        stop = jnp.where(fired, jnp.argmax(stops, axis=-1) + 1, max_samples).astype(jnp.int64)
+        answered = _both(valid, _active(active, prompts.shape))
+        if answered is not None:
+            stop, fired = jnp.where(answered, stop, 0), fired | ~answered
+        oracle = self._charged(samples=jnp.sum(stop))
+        drawn = jnp.arange(max_samples) < stop[..., None]
+        responses, log_probs = _mask(responses, log_probs, drawn, -jnp.inf)
+        responses, log_probs = _mask(responses, log_probs, valid, jnp.nan)
+        return StoppedBatch(responses, log_probs, stop, ~fired), oracle
+
+    def check_affordable(self, samples=0, evaluations=0) -> None:
+        """Refuse now (``QueryBudgetExceeded``; a check under ``sharpsim.checked``) if ``samples`` more samples and
+        ``evaluations`` more evaluations would exceed the budget: for algorithms whose whole run is known in
+        advance, so they can refuse before drawing anything. Charges nothing."""
         for name, amount in (("samples", samples), ("evaluations", evaluations)):
             if is_concrete(amount) and np.any(np.asarray(amount) < 0):
-                raise ValueError(f"charge({name}=...) must be non-negative, got {np.asarray(amount).tolist()}")
-        return self._charged(samples=samples, evaluations=evaluations)
+                raise ValueError(f"check_affordable({name}=...) must be non-negative, got {np.asarray(amount).tolist()}")
+        if self._budget is not None:
+            added = QueryCount.tree_unflatten(None, tuple(jnp.asarray(v, jnp.int64) for v in (0, samples, evaluations)))
+            self._check_budget(self._queries + added)
 
-    # --- budget ------------------------------------------------------------------------------------
-    def check_budget(self) -> "Oracle":
-        """Raise ``QueryBudgetExceeded`` if the (concrete) ledger exceeds the budget; returns self."""
-        if self.budget is not None and is_concrete(self.queries):
-            over = np.asarray(self.queries.total) > self.budget
-            if np.any(over):
-                worst = int(np.max(np.asarray(self.queries.total)))
-                raise QueryBudgetExceeded(
-                    f"the learner used {worst} sample-and-evaluate queries but the oracle's budget is {self.budget}"
-                )
-        return self
+    # --- internals ----------------------------------------------------------------------------------
+    def _indices(self, values, name: str, size: int):
+        """``values`` as an int array and its validity mask (None when known to be valid: concrete input is
+        validated here and raises)."""
+        values = jnp.asarray(values)
+        if not jnp.issubdtype(values.dtype, jnp.integer):
+            raise TypeError(f"{name} must be integer indices, got dtype {values.dtype}")
+        if is_concrete(values):
+            array = np.asarray(values)
+            bad = (array < 0) | (array >= size)
+            if bad.any():
+                raise ValueError(f"{name} must lie in [0, {size}) for this oracle's base, got {int(array[bad][0])}")
+            return values, None
+        valid = (values >= 0) & (values < size)
+        self._check_indices(valid, values, f"{name} must lie in [0, {size}) for this oracle's base")
+        return values, valid
+
+    def _responses(self, responses):
+        """Responses as an int array and a validity mask over the pairs (see ``_indices``)."""
+        if self.horizon is None:
+            return self._indices(responses, "responses", self.num_responses)
+        responses = jnp.asarray(responses)
+        if responses.ndim == 0 or responses.shape[-1] != self.horizon:
+            raise ValueError(f"responses must be token sequences [..., H] with H={self.horizon}, "
+                             f"got shape {responses.shape}")
+        responses, valid = self._indices(responses, "response tokens", self.vocab_size)
+        return responses, (None if valid is None else jnp.all(valid, axis=-1))
+
+    @staticmethod
+    def _check_indices(valid, values, message: str) -> None:
+        if checks_functionalized():
+            flat_valid, flat = jnp.ravel(valid), jnp.ravel(values)
+            first_bad = flat[jnp.argmin(flat_valid)] if flat.size else jnp.zeros((), flat.dtype)
+            checkify.check(jnp.all(valid), INDEX_TAG + message + ", got {}", first_bad)
 
     def _charged(self, prompts=0, samples=0, evaluations=0) -> "Oracle":
-        added = QueryCount(
-            jnp.asarray(prompts, dtype=jnp.int64),
-            jnp.asarray(samples, dtype=jnp.int64),
-            jnp.asarray(evaluations, dtype=jnp.int64),
-        )
-        charged = Oracle.__new__(Oracle)
-        charged.base, charged.budget, charged.queries = self.base, self.budget, self.queries + added
-        if self.budget is not None and is_concrete(charged.queries):
-            total = np.asarray(charged.queries.total)
-            if np.any(total > self.budget):
-                raise QueryBudgetExceeded(
-                    f"this query needs {int(np.max(total))} sample-and-evaluate queries in total "
-                    f"(samples {int(np.max(np.asarray(charged.queries.samples)))}, evaluations "
-                    f"{int(np.max(np.asarray(charged.queries.evaluations)))}) but the oracle's budget is {self.budget}; "
-                    "raise Oracle(base, budget=...) or ask for fewer samples"
-                )
+        added = QueryCount.tree_unflatten(None, tuple(jnp.asarray(v, jnp.int64) for v in (prompts, samples, evaluations)))
+        queries = self._queries + added
+        budgeted = not all(isinstance(v, int) and v == 0 for v in (samples, evaluations))
+        if self._budget is not None and budgeted:
+            self._check_budget(queries)
+        charged = object.__new__(Oracle)
+        for name, value in (("_queries", queries), ("_budget", self._budget), ("_sealed", self._sealed),
+                            ("_spaces", self._spaces)):
+            object.__setattr__(charged, name, value)
         return charged
 
+    def _check_budget(self, queries: QueryCount) -> None:
+        message = ("this query needs {} sample-and-evaluate queries in total (samples {}, evaluations {}) but the "
+                   f"oracle's budget is {self._budget}; raise Oracle(base, budget=...) or ask for fewer queries")
+        total = queries.total
+        if is_concrete(total):
+            if np.any(np.asarray(total) > self._budget):
+                worst = int(np.argmax(np.asarray(total)))
+                values = [int(np.ravel(np.asarray(v))[worst]) for v in (total, queries.samples, queries.evaluations)]
+                raise QueryBudgetExceeded(message.format(*values))
+        elif checks_functionalized():
+            checkify.check(jnp.all(total <= self._budget), BUDGET_TAG + message, jnp.max(total),
+                           jnp.max(queries.samples), jnp.max(queries.evaluations))
+        else:
+            raise unchecked_transformation_error()
+
+    # --- sealing ------------------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        raise AttributeError(f"an Oracle is immutable: {name!r} cannot be assigned (queries charge a new oracle)")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"an Oracle is immutable: {name!r} cannot be deleted")
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("an Oracle cannot be pickled: it would carry π_base; pickle its .queries instead")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     def __repr__(self) -> str:
-        return f"Oracle(base={self.base!r}, budget={self.budget}, queries={self.queries})"
+        spaces = (f"num_prompts={self.num_prompts}, num_responses={self.num_responses}" if self.horizon is None
+                  else f"num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, horizon={self.horizon}")
+        return f"Oracle({spaces}, budget={self._budget}, queries={self._queries})"
+
+
+def _flatten(oracle: Oracle):
+    return (oracle._queries,), (oracle._sealed, oracle._budget, oracle._spaces)
+
+
+def _unflatten(static, children) -> Oracle:
+    oracle = object.__new__(Oracle)
+    for name, value in zip(("_queries", "_sealed", "_budget", "_spaces"), (children[0], *static), strict=True):
+        object.__setattr__(oracle, name, value)
+    return oracle
+
+
+jax.tree_util.register_pytree_node(Oracle, _flatten, _unflatten)
+
+
+def _active(active, shape):
+    return None if active is None else jnp.broadcast_to(jnp.asarray(active, bool), shape)
+
+
+def _both(first, second):
+    if first is None or second is None:
+        return second if first is None else first
+    return first & second
+
+
+def _expand(mask, ndim: int):
+    """``mask`` with trailing unit axes to broadcast against an array of ``ndim`` axes."""
+    return mask.reshape(mask.shape + (1,) * (ndim - mask.ndim))
+
+
+def _mask(responses, log_probs, keep, fill):
+    """Replace the answers where ``keep`` is False (``keep`` covers the leading axes) by −1 and ``fill``."""
+    if keep is None:
+        return responses, log_probs
+    return (jnp.where(_expand(keep, responses.ndim), responses, -1),
+            jnp.where(_expand(keep, log_probs.ndim), log_probs, fill))

@@ -161,10 +161,11 @@ def test_bayes_never_worse_than_sft_on_the_same_data(num_prompts, num_samples):
 
     def one(key):
         key_index, key_run = jax.random.split(key)
-        oracle = Oracle(model_class.random_member(key_index))
+        base = model_class.random_member(key_index)
+        oracle = Oracle(base)
         bayes, _ = bayes_hard_learner(key_run, oracle, model_class, num_prompts, num_samples)
         sft, _ = sft_sharpen(key_run, oracle, fit_class, num_prompts, num_samples)
-        truth = oracle.base.index
+        truth = base.index
         sft_right = (sft.policy.index == truth) & (fit_class.top_mass > 0.5)
         visits = jnp.zeros(model_class.num_prompts, jnp.int64).at[sft.prompts].add(num_samples)[1:]
         return bayes.index == truth, sft_right, visits, bayes.samples_per_prompt
@@ -183,9 +184,9 @@ def test_adaptive_learner_samples_until_revealed():
 
     def one(key):
         key_index, key_run = jax.random.split(key)
-        oracle = Oracle(model_class.random_member(key_index))
-        result, charged = adaptive_bayes_hard_learner(key_run, oracle, model_class, 20, 400)
-        return (result.index == oracle.base.index, result.samples_per_prompt, result.queries.samples,
+        base = model_class.random_member(key_index)
+        result, charged = adaptive_bayes_hard_learner(key_run, Oracle(base), model_class, 20, 400)
+        return (result.index == base.index, result.samples_per_prompt, result.queries.samples,
                 charged.queries.samples, result.hit_cap)
 
     right, spent, samples, charged, hit_cap = map(np.asarray, jax.jit(jax.vmap(one))(

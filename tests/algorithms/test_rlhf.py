@@ -179,7 +179,7 @@ def test_autoregressive_base_is_refused_with_the_fix():
 
     base = bitstring(horizon=2, coverage=2.0, key=jax.random.PRNGKey(0), num_prompts=1)
     with pytest.raises(TypeError, match=r"rlhf_sharpen needs a base over a finite response set .* "
-                                        r"MarkovPolicy .* Pass Oracle\(base.to_tabular\(\)\)"):
+                                        r"autoregressive .* Pass Oracle\(base.to_tabular\(\)\)"):
         rlhf_sharpen(jax.random.PRNGKey(0), Oracle(base), TabularClass.like(base.to_tabular()), 4, 0.5)
     tabular = base.to_tabular()  # the suggested fix runs
     result, _ = rlhf_sharpen(jax.random.PRNGKey(0), Oracle(tabular), TabularClass.like(tabular), 4, 0.5)

@@ -38,7 +38,7 @@ def empirical_policy(prompts, responses, num_prompts, num_responses):
 
 def test_sft_query_counts_are_exactly_n_times_N_eager_jit_and_vmap():
     model_class = TabularClass.like(BASE)
-    used = Oracle(BASE).charge(samples=7)  # an oracle with history: results report this run's use only
+    _, used = Oracle(BASE).sample(jax.random.PRNGKey(9), jnp.array([0]), 7)  # history: results report this run's use
     result, oracle = sft_sharpen(jax.random.PRNGKey(0), used, model_class, 13, 9)
     assert (int(result.queries.prompts), int(result.queries.samples), int(result.queries.evaluations)) == (13, 117, 0)
     assert int(oracle.queries.samples) == 7 + 117
@@ -127,7 +127,8 @@ def test_stopping_time_matches_eq_10_literally():
 
 def test_adaptive_sft_charges_exactly_the_stopping_times_and_picks_within_them():
     key, num_prompts, mu, cap = jax.random.PRNGKey(6), 50, math.log(2 / 0.1), 64
-    result, oracle = adaptive_sft_sharpen(key, Oracle(BASE).charge(samples=3), TabularClass.like(BASE), num_prompts, mu, cap)
+    _, used = Oracle(BASE).sample(jax.random.PRNGKey(9), jnp.array([0]), 3)  # an oracle with history
+    result, oracle = adaptive_sft_sharpen(key, used, TabularClass.like(BASE), num_prompts, mu, cap)
     stop = np.asarray(result.samples_per_prompt)
     assert int(result.queries.samples) == stop.sum() and int(oracle.queries.samples) == 3 + stop.sum()
     assert int(result.queries.prompts) == num_prompts

@@ -113,14 +113,15 @@ def _run(num_rounds, alpha=0.0, num_validation=4, seeds=6, seed=0):
 def test_query_ledger_is_one_sample_and_one_evaluation_per_round_plus_validation():
     rounds, validation = 5, 4
     result, oracle = _run(rounds, num_validation=validation)
-    np.testing.assert_array_equal(result.queries.prompts, rounds)
-    np.testing.assert_array_equal(result.queries.samples, rounds)
-    np.testing.assert_array_equal(result.queries.evaluations, rounds)
-    np.testing.assert_array_equal(result.queries.total, 2 * rounds)  # the paper's m ≍ 2T
+    np.testing.assert_array_equal(result.training_queries.prompts, rounds)
+    np.testing.assert_array_equal(result.training_queries.samples, rounds)
+    np.testing.assert_array_equal(result.training_queries.evaluations, rounds)
+    np.testing.assert_array_equal(result.training_queries.total, 2 * rounds)  # the paper's m ≍ 2T
     np.testing.assert_array_equal(result.validation_queries.prompts, (rounds + 1) * validation)
     np.testing.assert_array_equal(result.validation_queries.samples, 0)
     np.testing.assert_array_equal(result.validation_queries.evaluations, (rounds + 1) * validation)
     np.testing.assert_array_equal(oracle.queries.total, 2 * rounds + (rounds + 1) * validation)
+    np.testing.assert_array_equal(result.queries.total, oracle.queries.total)  # everything this run was charged
     assert result.iterates.shape == (6, rounds + 1, 4) and result.validation.shape == (6, rounds + 1)
     # the data: base responses carry the oracle's log-likelihoods; the returned policy is the selected iterate
     np.testing.assert_allclose(result.policy.probs,
@@ -222,6 +223,6 @@ def test_autoregressive_base_is_refused():
     from sharpsim.instances.autoregressive import bitstring
 
     base = bitstring(horizon=2, coverage=2.0, key=jax.random.PRNGKey(0), num_prompts=1)
-    with pytest.raises(TypeError, match=r"xpo_sharpen needs a base over a finite response set .* MarkovPolicy"):
+    with pytest.raises(TypeError, match=r"xpo_sharpen needs a base over a finite response set .* autoregressive"):
         xpo_sharpen(jax.random.PRNGKey(0), Oracle(base), TabularClass.like(base.to_tabular()), 3, BETA, 0.0,
                     reward_range=1.0, value_range=1.0)
