@@ -1,16 +1,22 @@
-"""The autoregressive linear softmax class Π_{φ,B,H} (App. E) fitted by maximum likelihood on token sequences.
+"""The autoregressive linear softmax class Π_{φ,B,H} (Appendix E): maximum likelihood on token sequences, and the
+best member for a target sequence (Proposition E.2).
 
     π_θ(y_{1:H}|x) = Π_h π_{θ_h}(y_h | x, y_{1:h−1}),   π_{θ_h}(y_h | x, y_{<h}) ∝ exp⟨φ_h(x, y_{1:h}), θ_h⟩,   ‖θ_h‖₂ ≤ B.
 
 Members are ``LinearSoftmaxARPolicy`` instances (``sharpsim.policies.linear_softmax``), with the same feature map
-convention ``feature_map(prompt, tokens [H], position) -> [d]``. The SFT objective (§3.3, step 4)
+convention ``feature_map(prompt, tokens [H], position) -> [d]``. The SFT objective (step 4 of SFT-Sharpening,
+Section 2.1)
 
     f(θ) = −(1/W) Σ_i w_i Σ_h log π_{θ_h}(y_{i,h} | x_i, y_{i,<h})
 
 is a sum over positions of convex multinomial-logistic losses, each in its own θ_h, over a product of balls:
-projected gradient (``minimise_on_balls``: optax, Nesterov momentum, step 1/R² with R the largest feature
+projected gradient (``minimize_on_balls``: optax, Nesterov momentum, step 1/R² with R the largest feature
 norm over the data's candidate tokens, gradient-mapping stopping rule, Frank–Wolfe certificate) solves it.
 The targets are token sequences [n, H] (``takes_sequences = True``), as the oracle returns them.
+
+``best_achievable_log_mass`` maximizes log π_θ(y|x) over the class by projected gradient ascent; the objective is
+a sum of log-softmaxes of linear functions, concave in each θ_h, so the ascent reaches the global maximum over the
+product of balls (Proposition E.2: the class is not closed under sharpening; instance family ``not_closed``).
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from sharpsim.core.pytree import validated_pytree
 from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
-from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES
-from sharpsim.classes.linear_softmax import minimise_on_balls
+from sharpsim.classes.optimizer import minimize_on_balls, project_to_balls
+from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, check_tokens
 from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 
 
@@ -112,16 +119,16 @@ class AutoregressiveLinearClass:
         features = jax.vmap(lambda h: self.template.features(prompts, responses, h))(jnp.arange(self.horizon))
         targets = responses.T  # [H, n]
         total = jnp.sum(weights)
-        normaliser = jnp.where(total > 0, total, 1.0)
+        normalizer = jnp.where(total > 0, total, 1.0)
 
         def negative_log_likelihood(theta):
             log_probs = jax.nn.log_softmax(jnp.einsum("hnvd,hd->hnv", features, theta), axis=-1)
             chosen = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
-            return -jnp.sum(chosen * weights[None, :]) / normaliser
+            return -jnp.sum(chosen * weights[None, :]) / normalizer
 
         smoothness = jnp.max(jnp.sum(features**2, axis=-1))
         theta0 = jnp.zeros((self.horizon, self.dimension), jnp.float64)
-        solution = minimise_on_balls(negative_log_likelihood, theta0, self.radius, smoothness, self.max_steps,
+        solution = minimize_on_balls(negative_log_likelihood, theta0, self.radius, smoothness, self.max_steps,
                                      self.tolerance, self.momentum)
         return AutoregressiveLinearFit(
             policy=self.policy(solution.theta),
@@ -155,3 +162,46 @@ class AutoregressiveLinearClass:
     def __repr__(self) -> str:
         return (f"AutoregressiveLinearClass(num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, "
                 f"horizon={self.horizon}, dimension={self.dimension})")
+
+
+def best_achievable_log_mass(policy: LinearSoftmaxARPolicy, target, norm_bound, prompt: int = 0,
+                             num_steps: int = 3000, learning_rate: float = 0.05):
+    """max_{θ : ‖θ_h‖₂ ≤ B'} log π_θ(target | x) over the class of ``policy`` (its feature map), B' = norm_bound.
+
+    Projected Adam ascent from θ = 0 (learning rate scaled by B'), keeping the best iterate. Each term
+    log π_{θ_h}(y_h | x, y_{<h}) is concave in θ_h, so this approaches the global maximum. Returns
+    ``(log_mass, theta)``.
+    """
+    norm_bound = check_in_interval(norm_bound, "norm_bound", 0.0, np.inf, False, False)
+    num_steps = check_positive_int(num_steps, "num_steps")
+    target = jnp.asarray(target)
+    check_tokens(target, policy.vocab_size, policy.horizon, "target")
+    if target.ndim != 1:
+        raise ValueError(f"target must be one token sequence of shape (H,) = ({policy.horizon},), got {target.shape}")
+    return _ascend(policy, target, jnp.asarray(prompt), float(norm_bound), num_steps, float(learning_rate))
+
+
+def _ascend(policy, target, prompt, radius, num_steps, learning_rate):
+    optimizer = optax.adam(learning_rate * radius)
+
+    def objective(theta):
+        return policy.with_theta(theta).log_prob(prompt, target)
+
+    def step(state, _):
+        theta, opt_state, best_value, best_theta = state
+        value, grad = jax.value_and_grad(objective)(theta)
+        updates, opt_state = optimizer.update(-grad, opt_state)
+        better = value > best_value
+        best_value = jnp.where(better, value, best_value)
+        best_theta = jnp.where(better, theta, best_theta)
+        theta = project_to_balls(optax.apply_updates(theta, updates), radius)
+        return (theta, opt_state, best_value, best_theta), None
+
+    @jax.jit
+    def run(theta0):
+        state = (theta0, optimizer.init(theta0), -jnp.inf, theta0)
+        (theta, _, best_value, best_theta), _ = jax.lax.scan(step, state, None, length=num_steps)
+        final = objective(theta)
+        return jnp.where(final > best_value, final, best_value), jnp.where(final > best_value, theta, best_theta)
+
+    return run(jnp.zeros_like(policy.theta))

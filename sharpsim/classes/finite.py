@@ -1,14 +1,15 @@
-"""Finite model classes with exact maximum likelihood by scoring every member (digest §2, "Model class Π").
+"""Finite model classes with exact maximum likelihood by scoring every member (the model class Π of
+Section 4, finite as the theorems assume).
 
-Thm 4.1 and D.1 are stated for finite Π and pay log|Π| (Lemma F.1: E_x[D_H²(π̂, π^BoN_N)] ≤ 2 log(|Π|/ρ)/n).
+Theorems 4.1 and D.1 are stated for finite Π and pay log|Π| (Lemma F.1: E_x[D_H²(π̂, π^BoN_N)] ≤ 2 log(|Π|/ρ)/n).
 
 * ``FiniteClass(policies)``: an explicit list Π = {π_1, …, π_K} stacked as [K, X, Y]; log|Π| = log K.
 * ``ProductClass(rows)``: Π = ∏_x {rows[x, 0], …, rows[x, K−1]}, a per-prompt choice among K candidate rows,
-  never materialised (|Π| = K^X, log|Π| = X log K). The log-likelihood is a sum over prompts, so the MLE picks
-  each prompt's best row independently. App. H's hard class (Thm 3.1) is of this form.
+  never materialized (|Π| = K^X, log|Π| = X log K). The log-likelihood is a sum over prompts, so the MLE picks
+  each prompt's best row independently. Appendix H's hard class (Theorem 3.1; ``classes/hard.py``) is of this form.
 
 The log-likelihood of a member is L(π) = Σ_{x,y} c(x, y) log π(y|x), with c the (weighted) target counts and
-0·log 0 = 0, so a member that puts zero mass on an observed target scores −∞ and a member is never penalised for
+0·log 0 = 0, so a member that puts zero mass on an observed target scores −∞ and a member is never penalized for
 rows it is not asked about. Ties are broken towards the lowest index (``jnp.argmax`` takes the first maximum);
 every member is scored by the same reduction in the same order, so exactly equal members tie exactly. For
 ``ProductClass`` an unseen prompt ties all candidates at 0 and therefore gets candidate 0: put the row you
@@ -124,7 +125,7 @@ class FiniteClass:
 @validated_pytree(("rows", "prompt_probs"), ())
 @dataclass(frozen=True, eq=False)
 class ProductClass:
-    """Π = ∏_x {rows[x, k] : k < K}: ``rows`` [X, K, Y]; |Π| = K^X is never materialised."""
+    """Π = ∏_x {rows[x, k] : k < K}: ``rows`` [X, K, Y]; |Π| = K^X is never materialized."""
 
     rows: jax.Array
     prompt_probs: jax.Array

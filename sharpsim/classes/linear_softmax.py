@@ -1,12 +1,13 @@
-"""The linear softmax class Π_{φ,B} = { π_θ(y|x) ∝ exp⟨φ(x, y), θ⟩ : ‖θ‖₂ ≤ B } (digest §2, App. E with H = 1).
+"""The linear softmax class Π_{φ,B} = { π_θ(y|x) ∝ exp⟨φ(x, y), θ⟩ : ‖θ‖₂ ≤ B } (Definition J.3;
+Appendix E with H = 1), a model class for SFT-Sharpening and RLHF-Sharpening.
 
-Maximum likelihood over Π_{φ,B} (SFT step 4, §3.3) is the convex problem
+Maximum likelihood over Π_{φ,B} (step 4 of SFT-Sharpening, Section 2.1) is the convex problem
 
     min_{‖θ‖₂ ≤ B}  f(θ) = −(1/W) Σ_{x,y} c(x, y) [ ⟨φ(x, y), θ⟩ − log Σ_{y'} exp⟨φ(x, y'), θ⟩ ],
 
 c the weighted target counts and W = Σ c. ∇²f = (1/W) Σ_x c(x) Cov_{π_θ(·|x)}[φ] ⪯ R² I with R = max ‖φ(x, y)‖₂,
-so projected gradient with step 1/R² (here through optax, with Nesterov momentum, then the projection onto
-the ball) converges. It runs inside ``lax.while_loop`` for at most ``max_steps`` steps and stops once the
+so projected gradient with step 1/R² (``minimize_on_balls``: optax with Nesterov momentum, then the
+projection onto the ball) converges. It runs inside ``lax.while_loop`` for at most ``max_steps`` steps and stops once the
 gradient mapping G(θ) = (θ − P_B(θ − ∇f(θ)/R²))·R² — zero exactly at the constrained optimum — has norm ≤
 ``tolerance``. The result reports ‖∇f‖, ‖G‖, the Frank–Wolfe gap ⟨∇f, θ⟩ + B‖∇f‖ (a certified upper bound on
 f(θ) − min f) and ``converged``; a fit that ran out of steps says so, it is never silent.
@@ -21,12 +22,11 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from sharpsim.core.pytree import validated_pytree
 from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.classes.optimizer import minimize_on_balls
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
-from sharpsim.policies.linear_softmax import project_to_balls
 from sharpsim.core.policy import TabularPolicy
 
 
@@ -56,7 +56,7 @@ class LinearSoftmaxClass:
     """Π_{φ,B}: ``features`` φ [X, Y, d], ``radius`` B > 0; fitted policies carry ``prompt_probs`` (μ).
 
     ``max_steps``, ``tolerance`` (on the gradient-mapping norm) and ``momentum`` (Nesterov, 0 for plain
-    projected gradient) set the optimiser; they are static, so changing them recompiles.
+    projected gradient) set the optimizer (``classes/optimizer.py``); they are static, so changing them recompiles.
     """
 
     features: jax.Array
@@ -95,7 +95,7 @@ class LinearSoftmaxClass:
 
     @property
     def dimension(self) -> int:
-        """d; the class is infinite, so Thm 4.1's log|Π| is replaced by a covering number ≈ d·log(B·R·n)."""
+        """d; the class is infinite, so Theorem 4.1's log|Π| is replaced by a covering number ≈ d·log(B·R·n)."""
         return self.features.shape[2]
 
     def policy(self, theta) -> TabularPolicy:
@@ -115,7 +115,7 @@ class LinearSoftmaxClass:
         check_targets(prompts, responses, weights, self.num_prompts, self.num_responses)
         counts = target_counts(prompts, responses, weights, self.num_prompts, self.num_responses)
         smoothness = jnp.max(jnp.sum(self.features**2, axis=-1))  # R²
-        solution = minimise_on_balls(
+        solution = minimize_on_balls(
             lambda theta: self.negative_log_likelihood(theta, counts),
             jnp.zeros(self.dimension, jnp.float64), self.radius, smoothness, self.max_steps, self.tolerance,
             self.momentum,
@@ -136,51 +136,3 @@ class LinearSoftmaxClass:
             f"LinearSoftmaxClass(num_prompts={self.num_prompts}, num_responses={self.num_responses}, "
             f"dimension={self.dimension}, max_steps={self.max_steps}, tolerance={self.tolerance:g})"
         )
-
-
-@jax.tree_util.register_dataclass
-@dataclass(frozen=True)
-class BallSolution:
-    """What ``minimise_on_balls`` returns: θ, f(θ), ‖∇f‖, ‖G‖, Frank–Wolfe gap, steps taken, converged."""
-
-    theta: jax.Array
-    value: jax.Array
-    gradient_norm: jax.Array
-    gradient_mapping_norm: jax.Array
-    frank_wolfe_gap: jax.Array
-    num_steps: jax.Array
-    converged: jax.Array
-
-
-def minimise_on_balls(objective, theta0, radius, smoothness, max_steps: int, tolerance: float, momentum: float):
-    """min f(θ) over ∏_rows {‖θ_row‖₂ ≤ radius} for a convex f with ∇f ``smoothness``-Lipschitz: optax SGD
-    (step 1/smoothness, Nesterov ``momentum``) followed by the projection, under ``lax.while_loop`` until the
-    gradient-mapping norm ‖θ − P(θ − ∇f/L)‖·L ≤ ``tolerance`` or ``max_steps``. The Frank–Wolfe gap
-    Σ_rows ⟨∇f_row, θ_row⟩ + radius·‖∇f_row‖ bounds f(θ) − min f from above."""
-    step = 1.0 / jnp.maximum(smoothness, 1e-12)
-    value_and_grad = jax.value_and_grad(objective)
-    optimizer = optax.sgd(step, momentum=momentum or None, nesterov=momentum > 0)
-
-    def mapping_norm(theta, gradient):
-        return jnp.linalg.norm(theta - project_to_balls(theta - step * gradient, radius)) / step
-
-    # the state carries ∇f(θ_k): each step evaluates the gradient once, at the new iterate, for both the stopping
-    # test and the next update
-    def keep_going(state):
-        steps, _, _, _, gradient_mapping = state
-        return (steps < max_steps) & (gradient_mapping > tolerance)
-
-    def advance(state):
-        steps, theta, gradient, opt_state, _ = state
-        updates, opt_state = optimizer.update(gradient, opt_state, theta)
-        theta = project_to_balls(optax.apply_updates(theta, updates), radius)
-        _, gradient = value_and_grad(theta)
-        return steps + 1, theta, gradient, opt_state, mapping_norm(theta, gradient)
-
-    _, gradient0 = value_and_grad(theta0)
-    state = (jnp.zeros((), jnp.int64), theta0, gradient0, optimizer.init(theta0), mapping_norm(theta0, gradient0))
-    steps, theta, gradient, _, gradient_mapping = jax.lax.while_loop(keep_going, advance, state)
-    value = objective(theta)
-    gap = jnp.sum(gradient * theta) + radius * jnp.sum(jnp.linalg.norm(gradient, axis=-1))
-    return BallSolution(theta, value, jnp.linalg.norm(gradient), gradient_mapping, gap, steps,
-                        gradient_mapping <= tolerance)

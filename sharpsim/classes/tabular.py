@@ -1,7 +1,7 @@
 """The tabular (per-prompt softmax) class Π_tab = {all policies X → Δ(Y)} and its maximum-likelihood fit.
 
-SFT-Sharpening (digest §3.3, step 4) returns π̂ = argmax_{π∈Π} Σ_i log π(y_i|x_i). For Π_tab the objective
-separates over prompts and each row's maximiser is the empirical distribution of that prompt's targets:
+SFT-Sharpening (Section 2.1, its last step) returns π̂ = argmax_{π∈Π} Σ_i log π(y_i|x_i). For Π_tab the objective
+separates over prompts and each row's maximizer is the empirical distribution of that prompt's targets:
 
     π̂(y|x) = c(x, y) / c(x),   c(x, y) = Σ_i w_i 1{x_i = x, y_i = y},   c(x) = Σ_y c(x, y).
 
@@ -75,7 +75,7 @@ class TabularClass:
     Unseen prompts (c(x) = 0) get the uniform row. The likelihood does not depend on such a row, so every
     row is an MLE there; uniform is (i) the limit of the minimum-norm MLE of the per-prompt softmax (θ_x = 0),
     (ii) independent of the data, and (iii) makes no claim of sharpness: π̂(y*(x)|x) = |y*(x)|/|Y|, so an unseen
-    prompt counts as a sharpening error whenever |y*(x)|/|Y| < 1 − δ, as the analysis of Thm 4.1 assumes (an
+    prompt counts as a sharpening error whenever |y*(x)|/|Y| < 1 − δ, as the analysis of Theorem 4.1 assumes (an
     unseen prompt is a prompt the learner knows nothing about). ``exact_sft`` uses the same rule.
     """
 
@@ -103,7 +103,7 @@ class TabularClass:
 
     @property
     def log_size(self) -> float:
-        """log|Π| is infinite for the tabular class; use ``exact_sft`` or a finite class for Thm 4.1's log|Π|."""
+        """log|Π| is infinite for the tabular class; use ``exact_sft`` or a finite class for Theorem 4.1's log|Π|."""
         return float("inf")
 
     def fit(self, prompts, responses, weights=None) -> TabularPolicy:

@@ -1,4 +1,5 @@
-"""Finite policies π(y|x) over X × Y with a prompt distribution μ (digest §1, "Objects").
+"""Finite policies π(y|x) over X × Y with a prompt distribution μ (Section 1: the base
+model π_base : X → Δ(Y) and the prompt distribution μ ∈ Δ(X)).
 
 A ``TabularPolicy`` is the base model π_base of the paper (or any learned π̂) when the response space is
 finite and small enough to enumerate. It is a frozen dataclass registered as a JAX pytree, so it can be
@@ -32,7 +33,7 @@ class TabularPolicy:
       log_probs: log π(y|x), with ``-inf`` where π(y|x) = 0.
       num_prompts, num_responses: |X| and |Y|.
 
-    Raises ``ValueError`` naming the offending row/entry (negative, NaN, infinite, not normalised) or both
+    Raises ``ValueError`` naming the offending row/entry (negative, NaN, infinite, not normalized) or both
     shapes when ``prompt_probs`` does not match ``probs``; ``TypeError`` for non-numeric input. Inside a JAX
     transformation the inputs are tracers and are not validated.
     """

@@ -1,6 +1,6 @@
 """Pytree registration for sharpsim's validated containers (policies, model classes, the oracle).
 
-Their constructors validate concrete input and normalise it, so unflattening must not call them: JAX rebuilds
+Their constructors validate concrete input and normalize it, so unflattening must not call them: JAX rebuilds
 these objects from tracers, from batched leaves under ``vmap`` and from placeholder leaves (``tree_map`` over
 axis specs), none of which a validator should see. ``validated_pytree`` therefore writes the fields straight
 into a fresh instance, and ``unchecked_replace`` does the same for a copy with some fields changed.

@@ -1,8 +1,8 @@
-"""Vectorised sampling from many categorical rows by inverse CDF.
+"""Vectorized sampling from many categorical rows by inverse CDF.
 
 ``jax.random.categorical`` draws by Gumbel-max, which costs O(|Y|) per sample; best-of-N with N in the
 thousands over thousands of responses then needs |Y|·N work per prompt. Inverse-CDF sampling with a
-branch-free binary search costs O(log |Y|) per sample and never materialises a [samples, |Y|] array.
+branch-free binary search costs O(log |Y|) per sample and never materializes a [samples, |Y|] array.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 
-def normalised_cdf(probs: jax.Array) -> jax.Array:
+def normalized_cdf(probs: jax.Array) -> jax.Array:
     """Cumulative sums along the last axis, divided by the total so the last entry is exactly 1."""
     cumulative = jnp.cumsum(probs, axis=-1)
     return cumulative / cumulative[..., -1:]
@@ -43,6 +43,6 @@ def search_cdf(cdf: jax.Array, rows: jax.Array, uniforms: jax.Array) -> jax.Arra
 
 def sample_categorical_rows(key: jax.Array, probs: jax.Array, rows: jax.Array, num_samples: int) -> jax.Array:
     """Draw ``num_samples`` indices from row ``probs[r]`` for every r in ``rows``: shape [*rows.shape, num_samples]."""
-    cdf = normalised_cdf(probs)
+    cdf = normalized_cdf(probs)
     uniforms = jax.random.uniform(key, (*rows.shape, num_samples), dtype=jnp.float64)
     return search_cdf(cdf, rows[..., None], uniforms)

@@ -92,7 +92,7 @@ def check_in_interval(value, name: str, low: float, high: float, closed_low: boo
 
 
 def check_gamma(gamma) -> float:
-    """γ of the approximate argmax set y*_γ (Def. F.1) lies in [0, 1)."""
+    """γ of the approximate argmax set y*_γ (Definition F.1) lies in [0, 1)."""
     if not is_concrete(gamma):
         return gamma
     return check_in_interval(gamma, "gamma", 0.0, 1.0, closed_low=True, closed_high=False)

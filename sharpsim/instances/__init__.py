@@ -1,1 +1,5 @@
-"""TODO"""
+"""Base policies π_base built by name (``make(name, **params)``); the registry imports the family modules itself."""
+
+from sharpsim.instances.hard import HardPolicy, hard_parameters
+from sharpsim.instances.registry import family_builder, family_names, make, register_family
+from sharpsim.instances.sphere import SphereInstance

@@ -1,12 +1,12 @@
-"""Autoregressive instance families over V^H (digest §1 Prop. 3.1; App. E Props. E.1, E.2), registered
-with ``@register_family`` so that ``make(name, **params)`` builds them.
+"""Autoregressive instance families over V^H (Section 1; Proposition 3.1; Propositions E.1 and E.2 of Appendix E),
+registered with ``@register_family`` so that ``make(name, **params)`` builds them.
 
 | name | representation | what it shows |
 |---|---|---|
 | ``pivotal`` | tree | greedy decoding misses the sequence argmax (a likely first token with a flat future) |
-| ``greedy_threshold`` | tree | π(y*) = 1/2 − η and greedy fails: Prop. 3.1's 1/2 is tight |
-| ``not_closed`` | linear softmax, H = d = 2 | Prop. E.2: the class cannot put more than 1/2 on y* |
-| ``maxcut`` | linear softmax, cubic features | Prop. E.1: the sequence argmax encodes a maximum cut |
+| ``greedy_threshold`` | tree | π(y*) = 1/2 − η and greedy fails: Proposition 3.1's 1/2 is tight |
+| ``not_closed`` | linear softmax, H = d = 2 | Proposition E.2: the class cannot put more than 1/2 on y* |
+| ``maxcut`` | linear softmax, cubic features | Proposition E.1: the sequence argmax encodes a maximum cut |
 | ``bitstring`` | Markov over {0,1}^H | planted target with exact coverage, for scaling in H |
 | ``random_tree`` / ``random_markov`` | tree / Markov | Dirichlet conditionals with a temperature knob |
 
@@ -24,9 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int
-from sharpsim.policies.autoregressive import TreePolicy, indices_to_sequences
+from sharpsim.policies.autoregressive import indices_to_sequences
+from sharpsim.policies.tree import TreePolicy
 from sharpsim.instances.registry import register_family
-from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy, best_achievable_log_mass
+from sharpsim.classes.autoregressive_linear import best_achievable_log_mass
+from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 from sharpsim.policies.markov import MarkovPolicy
 
 NOT_CLOSED_TARGET = (1, 0)  # the paper's y* = (2, 1)
@@ -67,7 +69,7 @@ def _default_threshold_vocab(eta: float) -> int:
 
 @register_family("greedy_threshold")
 def greedy_threshold(eta: float = 0.05, vocab_size: int | None = None) -> TreePolicy:
-    """Prop. 3.1 is tight: for any η ∈ (0, 1/2), a policy over V^2 with π(y*) = 1/2 − η where greedy fails.
+    """Proposition 3.1 is tight: for any η ∈ (0, 1/2), a policy over V^2 with π(y*) = 1/2 − η where greedy fails.
 
         π_1(0) = 1/2 + η, π_1(1) = 1/2 − η;   π_2(·|0) uniform over V;   π_2(0|1) = 1;
         y* = (1, 0),  π(y*) = 1/2 − η;  greedy = (0, 0),  π(greedy) = (1/2 + η)/|V|.
@@ -89,9 +91,9 @@ def greedy_threshold(eta: float = 0.05, vocab_size: int | None = None) -> TreePo
     return TreePolicy([first[None, None, :], second[None]])
 
 
-# --- Prop. E.2 -----------------------------------------------------------------------------------
+# --- Proposition E.2 -----------------------------------------------------------------------------------
 def not_closed_features(prompt, tokens, position):
-    """φ of Prop. E.2 (d = 2), with the paper's tokens 1, 2, 3.. as our 0, 1, 2..:
+    """φ of Proposition E.2 (d = 2), with the paper's tokens 1, 2, 3.. as our 0, 1, 2..:
     φ_1(1) = φ_1(2) = e_1, φ_1(i ≥ 3) = e_2;  φ_2(2, 1) = e_1, φ_2(2, j ≠ 1) = e_2, φ_2(i ≠ 2, ·) = 0."""
     e1, e2 = jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0])
     first, second = tokens[0], tokens[1]
@@ -102,7 +104,7 @@ def not_closed_features(prompt, tokens, position):
 
 @register_family("not_closed")
 def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftmaxARPolicy:
-    """Prop. E.2: X = {⊥}, V = [n], H = d = 2, θ*_1 = θ*_2 = B·e_1 with B = log n by default.
+    """Proposition E.2: X = {⊥}, V = [n], H = d = 2, θ*_1 = θ*_2 = B·e_1 with B = log n by default.
 
     With b = e^B: π(y*) = π(2, 1) = b/(2b + n − 2) · b/(b + n − 1) (≈ 1/6 at B = log n), the unique argmax;
     every other pair has O(1/n). Tokens 1 and 2 share the step-1 feature, so every member of the class has
@@ -116,14 +118,14 @@ def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftma
 
 def not_closed_best_mass(policy: LinearSoftmaxARPolicy, norm_bound: float, num_steps: int = 3000) -> float:
     """max over the class Π_{φ,B',2} (B' = ``norm_bound``) of π(y*|⊥), by projected gradient ascent
-    (``best_achievable_log_mass``); Prop. E.2 says it is ≤ 1/2 for every B'."""
+    (``best_achievable_log_mass``); Proposition E.2 says it is ≤ 1/2 for every B'."""
     log_mass, _ = best_achievable_log_mass(policy, jnp.asarray(NOT_CLOSED_TARGET), norm_bound, num_steps=num_steps)
     return float(np.exp(log_mass))
 
 
-# --- Prop. E.1 -----------------------------------------------------------------------------------
+# --- Proposition E.1 -----------------------------------------------------------------------------------
 def cubic_sign_features(prompt, tokens, position):
-    """φ_h(⊥, y_{1:h}) of Prop. E.1 with y_i = 2·token − 1 ∈ {±1}: the coordinates y_i, y_i·y_j and
+    """φ_h(⊥, y_{1:h}) of Proposition E.1 with y_i = 2·token − 1 ∈ {±1}: the coordinates y_i, y_i·y_j and
     y_i·y_j·y_k for i, j, k ≤ h (others 0), laid out as [H | H² (i·H + j) | H³ ((i·H + j)·H + k)]."""
     horizon = tokens.shape[0]
     signs = jnp.where(jnp.arange(horizon) <= position, 2.0 * tokens - 1.0, 0.0)
@@ -164,7 +166,7 @@ def cut_value(adjacency, sides) -> np.ndarray:
 
 
 def max_cut_brute_force(adjacency) -> tuple[float, np.ndarray]:
-    """(max-cut value, every maximising 0/1 labelling [K, n]) by trying all 2^n labellings."""
+    """(max-cut value, every maximizing 0/1 labelling [K, n]) by trying all 2^n labellings."""
     adjacency = _check_adjacency(adjacency)
     labellings = np.array(list(itertools.product((0, 1), repeat=adjacency.shape[0])))
     values = cut_value(adjacency, labellings)
@@ -175,7 +177,7 @@ def max_cut_brute_force(adjacency) -> tuple[float, np.ndarray]:
 @register_family("maxcut")
 def maxcut(adjacency=None, key: jax.Array | None = None, num_vertices: int = 6, edge_prob: float = 0.5,
            scale: float = 1.0) -> LinearSoftmaxARPolicy:
-    """Prop. E.1: max-cut of a graph G on n vertices as the sequence argmax over {±1}^H, H = n + 2, with
+    """Proposition E.1: max-cut of a graph G on n vertices as the sequence argmax over {±1}^H, H = n + 2, with
     the cubic features ``cubic_sign_features`` (d = H + H² + H³). θ_h = 0 for h ≤ n (uniform signs y_1..y_n);
     θ_{n+1} puts −s on the triple (i, j, n+1) of every edge {i, j}; θ_{n+2} puts s on y_{n+1}·y_{n+2} and on
     y_{n+2}. Then π_{n+1}(+1 | y) = σ(2s(2·cut(y) − |E|)), π_{n+2}(+1 | y_{n+1} = +1) = σ(4s), and
@@ -243,7 +245,7 @@ def _tempered_dirichlets(key, shapes, concentration, temperature):
 
 
 def _tempered_dirichlet(key, shape, concentration, temperature):
-    """Rows ∝ q^(1/T), q ∼ Dirichlet(concentration·1): normalised Gamma(concentration) draws, tempered in log
+    """Rows ∝ q^(1/T), q ∼ Dirichlet(concentration·1): normalized Gamma(concentration) draws, tempered in log
     space (tiny draws would underflow to exact zeros). Gamma(1) is Exp(1), drawn directly: XLA compiles
     jax.random.gamma's rejection loop slowly for every new shape."""
     if concentration == 1.0:

@@ -1,4 +1,4 @@
-"""Example J.1 (digest §4 item 2): the sphere family, where RLHF with exploration beats SFT exponentially.
+"""Example J.1 (Appendix J): the sphere family, where RLHF with exploration beats SFT exponentially.
 
 Construction. One prompt, X = {x}. Responses are the words of a binary code C ⊂ {0, 1}^d of minimum Hamming
 distance h, embedded on the unit sphere by  y(c) = (1 − 2c)/√d ∈ {±1/√d}^d  (‖y‖ = 1). Two codewords at Hamming
@@ -9,7 +9,7 @@ distance ≥ h from all words kept so far). Binary lexicodes are linear (Conway 
 a whole coset per basis word; the Gilbert–Varshamov argument gives |C| ≥ 2^d / V(d, h − 1) = e^{Θ(d)} for
 h = ⌈d/4⌉ (e.g. d = 16 gives the extended Hamming code, |Y| = 2048).
 
-The base is the linear softmax policy of Def. J.3 with φ(x, y) = y and θ* = scale·y*:
+The base is the linear softmax policy of Definition J.3 with φ(x, y) = y and θ* = scale·y*:
 
     π_base(y) ∝ exp(scale·⟨y, y*⟩),   π_base(y*)/π_base(y) = exp(2·scale·k(y)/d),   k(y) = Hamming distance to y*,
 
@@ -21,9 +21,9 @@ Because C is linear, the distance profile from any codeword is the weight enumer
 y* gives the same instance up to relabelling; ``optimum`` picks which (default: the last codeword, so that no
 index-0 tie-breaking can masquerade as sharpening).
 
-Realizability (Thm J.3): π*_β ∝ π_base^{1+1/β} = π_{(1+1/β)θ*}, which lies in Π_{φ,B} iff (1 + 1/β)·scale ≤ B.
-The default radius is Thm J.3's condition with equality, B = 3·scale·log(2|Y|/δ)/γ_margin, raised when needed to
-(1 + 2 log(2|Y|/δ)/γ_margin)·scale so that it always admits the β = γ_margin/(2 log(2|Y|/δ)) of Thm J.2/4.3, i.e.
+Realizability (Theorem J.3): π*_β ∝ π_base^{1+1/β} = π_{(1+1/β)θ*}, which lies in Π_{φ,B} iff (1 + 1/β)·scale ≤ B.
+The default radius is Theorem J.3's condition with equality, B = 3·scale·log(2|Y|/δ)/γ_margin, raised when needed to
+(1 + 2 log(2|Y|/δ)/γ_margin)·scale so that it always admits the β = γ_margin/(2 log(2|Y|/δ)) of Theorem J.2/4.3, i.e.
 (1 + 1/β)·scale ≤ B (J.3's value suffices whenever log(2|Y|/δ) ≥ γ_margin, as in every default instance).
 """
 
@@ -121,7 +121,7 @@ def sphere(dimension: int = 8, scale: float = 1.0, min_distance: int | None = No
       dimension: d ∈ [2, 24].
       scale: ‖θ*‖ > 0 (the paper takes 1).
       min_distance: the code's minimum Hamming distance h ∈ [1, d]; default ⌈d/4⌉ (a 1-packing of the sphere).
-      radius: the class's B; default scale·max(3L/γ_margin, 1 + 2L/γ_margin), L = log(2|Y|/δ) (Thm J.3).
+      radius: the class's B; default scale·max(3L/γ_margin, 1 + 2L/γ_margin), L = log(2|Y|/δ) (Theorem J.3).
       delta: the δ in that default radius, in (0, 1).
       optimum: index of y* among the codewords; default the last one.
     """

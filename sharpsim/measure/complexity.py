@@ -1,6 +1,6 @@
 """Empirical sample complexity: the smallest budget at which an algorithm is (ε, δ)-sharp w.p. ≥ 1 − ρ.
 
-The paper's guarantees (Thm 4.1, D.1, …) have the form "with budget m ≥ m₀, with probability ≥ 1 − ρ over
+The paper's guarantees (Theorem 4.1, D.1, …) have the form "with budget m ≥ m₀, with probability ≥ 1 − ρ over
 the algorithm's randomness, π̂ is (ε, δ)-sharpened". The empirical counterpart, for one instance, is
 
     b*(ρ) = min{ b : P_seed[ success(seed, b) ] ≥ 1 − ρ },

@@ -35,11 +35,11 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     phat = successes / trials
     denominator = 1.0 + z**2 / trials
-    centre = (phat + z**2 / (2.0 * trials)) / denominator
+    center = (phat + z**2 / (2.0 * trials)) / denominator
     half_width = z * np.sqrt(phat * (1.0 - phat) / trials + z**2 / (4.0 * trials**2)) / denominator
     # at 0 or all successes the Wilson bound is exactly 0 or 1; say so rather than trust rounding
-    lower = np.where(successes == 0, 0.0, np.clip(centre - half_width, 0.0, 1.0))
-    upper = np.where(successes == trials, 1.0, np.clip(centre + half_width, 0.0, 1.0))
+    lower = np.where(successes == 0, 0.0, np.clip(center - half_width, 0.0, 1.0))
+    upper = np.where(successes == trials, 1.0, np.clip(center + half_width, 0.0, 1.0))
     return lower, upper
 
 
@@ -124,11 +124,11 @@ def fit_loglog_slope(x, y, confidence: float = 0.95) -> SlopeFit:
     if not (np.all(np.isfinite(x) & (x > 0)) and np.all(np.isfinite(y) & (y > 0))):
         raise ValueError("x and y must be positive and finite for a log-log fit")
     log_x, log_y = np.log(x), np.log(y)
-    centred = log_x - log_x.mean()
-    spread = centred @ centred
+    centered = log_x - log_x.mean()
+    spread = centered @ centered
     if spread == 0:
         raise ValueError("x must take at least two distinct values for a slope")
-    slope = centred @ (log_y - log_y.mean()) / spread
+    slope = centered @ (log_y - log_y.mean()) / spread
     intercept = log_y.mean() - slope * log_x.mean()
     residuals = log_y - intercept - slope * log_x
     # the textbook standard error; an exact power law has zero residuals and a zero-width interval
@@ -147,8 +147,8 @@ def bootstrap_slope_interval(x, y_resamples, confidence: float = 0.95) -> tuple[
     if np.any(x <= 0) or np.any(~(y_resamples > 0)):
         raise ValueError("x and y_resamples must be positive for a log-log slope")
     log_x, log_y = np.log(x), np.log(y_resamples)
-    centred = log_x - log_x.mean()
-    slopes = (log_y - log_y.mean(axis=1, keepdims=True)) @ centred / (centred @ centred)
+    centered = log_x - log_x.mean()
+    slopes = (log_y - log_y.mean(axis=1, keepdims=True)) @ centered / (centered @ centered)
     alpha = 1.0 - confidence
     low, high = np.quantile(slopes, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)

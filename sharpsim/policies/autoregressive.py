@@ -1,16 +1,16 @@
-"""Autoregressive policies over V^H (digest §1, "Autoregressive special case"; App. E).
+"""Autoregressive policies over V^H (Section 1, "autoregressive models"; Appendix E):
 
     π(y_{1:H} | x) = Π_{h=1}^{H} π_h(y_h | y_{1:h−1}, x).
 
 ``AutoregressivePolicy`` is the interface shared by three representations of the conditionals:
 
-* ``TreePolicy`` (this file): a table with one conditional for every prefix (small |V|^H);
-* ``MarkovPolicy`` (``markov_ar.py``): π_h(y_h | y_{h−1}, x), so H can be large (Viterbi finds the argmax);
-* ``LinearSoftmaxARPolicy`` (``linear_softmax_ar.py``): the multi-layer linear softmax class Π_{φ,B,H}.
+* ``TreePolicy`` (``policies/tree.py``): one conditional for every prefix (small |V|^H);
+* ``MarkovPolicy`` (``policies/markov.py``): π_h(y_h | y_{h−1}, x), so H can be large (Viterbi finds the argmax);
+* ``LinearSoftmaxARPolicy`` (``policies/linear_softmax.py``): a member of the linear softmax class Π_{φ,B,H}.
 
 A representation supplies one method, ``next_token_log_probs(prompts, tokens, position)``; everything else
-(sampling by ``lax.scan`` over positions, sequence log-probabilities, enumeration) is built on it here.
-Positions are 0-based in code (the paper's h = position + 1).
+(sampling by ``lax.scan`` over positions, sequence log-probabilities, enumeration) is built on it here, with the
+input checks the representations share. Positions are 0-based in code (the paper's h = position + 1).
 
 Enumeration order (API contract): ``to_tabular()`` lists V^H lexicographically; the response index of
 y_{1:H} is Σ_h y_h·|V|^(H−h), the sequence read as a base-|V| number with the first token most significant
@@ -20,14 +20,13 @@ y_{1:H} is Σ_h y_h·|V|^(H−h), the sequence read as a base-|V| number with th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.pytree import unchecked_replace, validated_pytree
+from sharpsim.core.pytree import unchecked_replace
 from sharpsim.core.validation import (
     SIMPLEX_TOLERANCE,
     as_float_array,
@@ -43,7 +42,7 @@ _INDEX_LIMIT = 2**62  # response indices are int64
 
 
 # --- the enumeration order ---------------------------------------------------------------------------
-def _check_index_range(vocab_size: int, horizon: int) -> None:
+def check_index_range(vocab_size: int, horizon: int) -> None:
     if vocab_size**horizon > _INDEX_LIMIT:
         raise ValueError(
             f"|V|^H = {vocab_size}^{horizon} does not fit an int64 response index (limit 2^62); "
@@ -55,14 +54,14 @@ def sequences_to_indices(sequences, vocab_size: int) -> jax.Array:
     """int [...]: the response index Σ_h y_h·|V|^(H−1−h) (0-based h) of token sequences [..., H]."""
     sequences = jnp.asarray(sequences)
     horizon = sequences.shape[-1]
-    _check_index_range(vocab_size, horizon)
+    check_index_range(vocab_size, horizon)
     weights = jnp.asarray([vocab_size ** (horizon - 1 - h) for h in range(horizon)], dtype=jnp.int64)
     return jnp.sum(sequences.astype(jnp.int64) * weights, axis=-1)
 
 
 def indices_to_sequences(indices, vocab_size: int, horizon: int) -> jax.Array:
     """int [..., H]: the token sequences whose response indices are ``indices`` (inverse of the above)."""
-    _check_index_range(vocab_size, horizon)
+    check_index_range(vocab_size, horizon)
     indices = jnp.asarray(indices, dtype=jnp.int64)
     weights = jnp.asarray([vocab_size ** (horizon - 1 - h) for h in range(horizon)], dtype=jnp.int64)
     return (indices[..., None] // weights) % vocab_size
@@ -145,13 +144,13 @@ class AutoregressivePolicy:
     def sample_responses(self, key: jax.Array, prompts: jax.Array, num_samples: int, temperature=1.0) -> jax.Array:
         """int [*prompts.shape, num_samples, H]: y ∼ π(·|x) token by token (``lax.scan`` over positions).
 
-        With ``temperature`` T ≠ 1 every conditional is tempered, π_h^(1/T) renormalised (token-level
+        With ``temperature`` T ≠ 1 every conditional is tempered, π_h^(1/T) renormalized (token-level
         temperature sampling, as in LLM decoding; this is *not* π^(1/T) at the sequence level).
         """
         num_samples = check_positive_int(num_samples, "num_samples")
         prompts = jnp.asarray(prompts)
         if is_concrete(prompts):
-            _check_prompts(prompts, self.num_prompts)
+            check_prompts(prompts, self.num_prompts)
         if is_concrete(temperature):
             temperature = _check_temperature(temperature)
         return _sample_tokens(self, key, prompts, num_samples, temperature)
@@ -161,8 +160,8 @@ class AutoregressivePolicy:
         [..., H]; ``prompts`` broadcasts against ``responses[..., 0]``."""
         prompts, responses = jnp.asarray(prompts), jnp.asarray(responses)
         if is_concrete(prompts, responses):
-            _check_prompts(prompts, self.num_prompts)
-            _check_tokens(responses, self.vocab_size, self.horizon, "responses")
+            check_prompts(prompts, self.num_prompts)
+            check_tokens(responses, self.vocab_size, self.horizon, "responses")
             try:
                 shape = jnp.broadcast_shapes(prompts.shape, responses.shape[:-1])
             except ValueError:
@@ -175,34 +174,13 @@ class AutoregressivePolicy:
         return _sequence_log_probs(self, jnp.broadcast_to(prompts, shape),
                                    jnp.broadcast_to(responses, shape + (self.horizon,)))
 
-    # --- factorising a joint -----------------------------------------------------------------------
+    # --- factorizing a joint ------------------------------------------------------------------------
     @staticmethod
     def from_joint(probs, vocab_size: int, prompt_probs=None, max_sequences: int = DEFAULT_MAX_SEQUENCES):
-        """The ``TreePolicy`` whose sequence law is ``probs`` [X, |V|^H] (lexicographic order):
+        """The ``TreePolicy`` whose sequence law is ``probs`` [X, |V|^H] (see ``TreePolicy.from_joint``)."""
+        from sharpsim.policies.tree import TreePolicy  # tree.py subclasses this module's base class
 
-            π_h(v | y_{<h}, x) = P(y_{<h} v | x) / P(y_{<h} | x),
-
-        with P(prefix | x) the marginal of the joint; a prefix of zero mass gets uniform conditionals.
-        Hence ``from_joint(p, V).to_tabular().probs == p`` (to rounding).
-        """
-        vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=2)
-        joint = TabularPolicy(probs, prompt_probs)
-        array = np.asarray(joint.probs)
-        num_prompts, num_sequences = array.shape
-        horizon = _exact_log(num_sequences, vocab_size)
-        if horizon is None:
-            raise ValueError(
-                f"probs has {num_sequences} responses per prompt, which is not |V|^H for vocab_size={vocab_size} "
-                "and an integer horizon H >= 1"
-            )
-        levels = []
-        for position in range(horizon):
-            children = array.reshape(num_prompts, vocab_size ** (position + 1), -1).sum(axis=-1)
-            children = children.reshape(num_prompts, vocab_size**position, vocab_size)
-            parent = children.sum(axis=-1, keepdims=True)
-            safe = np.where(parent > 0, parent, 1.0)
-            levels.append(np.where(parent > 0, children / safe, 1.0 / vocab_size))
-        return TreePolicy(levels, joint.prompt_probs, max_sequences=max_sequences)
+        return TreePolicy.from_joint(probs, vocab_size, prompt_probs, max_sequences)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, "
@@ -244,16 +222,9 @@ def _sequence_log_probs(policy: AutoregressivePolicy, rows, tokens) -> jax.Array
 def _enumerate(policy: AutoregressivePolicy) -> TabularPolicy:
     # one compiled program per policy structure (the level loop unrolls; H is static)
     probs = jnp.exp(policy._log_joint())
-    # conditionals are normalised to 1e-9; renormalising removes the accumulated rounding
+    # conditionals are normalized to 1e-9; renormalizing removes the accumulated rounding
     probs = probs / jnp.sum(probs, axis=-1, keepdims=True)
     return TabularPolicy.tree_unflatten(None, (probs, policy.prompt_probs))
-
-
-def _exact_log(value: int, base: int) -> int | None:
-    power, exponent = 1, 0
-    while power < value:
-        power, exponent = power * base, exponent + 1
-    return exponent if power == value and exponent >= 1 else None
 
 
 # --- validation shared by the representations --------------------------------------------------------
@@ -264,7 +235,7 @@ def _check_temperature(temperature) -> float:
     return temperature
 
 
-def _check_prompts(prompts, num_prompts: int) -> None:
+def check_prompts(prompts, num_prompts: int) -> None:
     array = np.asarray(prompts)
     if not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"prompts must be integer prompt indices, got dtype {array.dtype}")
@@ -272,7 +243,7 @@ def _check_prompts(prompts, num_prompts: int) -> None:
         raise ValueError(f"prompts must lie in [0, {num_prompts}); got values in [{array.min()}, {array.max()}]")
 
 
-def _check_tokens(tokens, vocab_size: int, horizon: int, name: str) -> None:
+def check_tokens(tokens, vocab_size: int, horizon: int, name: str) -> None:
     array = np.asarray(tokens)
     if not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must be integer token sequences, got dtype {array.dtype}")
@@ -315,92 +286,3 @@ def check_prompt_probs(prompt_probs, num_prompts: int) -> np.ndarray:
         )
     check_rows_on_simplex(prompt_probs, "prompt_probs")
     return prompt_probs
-
-
-# --- the tabular tree representation -----------------------------------------------------------------
-@validated_pytree(("conditionals", "prompt_probs"), ("horizon", "max_sequences", "vocab_size"))
-@dataclass(frozen=True, eq=False, repr=False)
-class TreePolicy(AutoregressivePolicy):
-    """Autoregressive policy with a conditional for every prefix (a |V|-ary tree of depth H).
-
-    Args:
-      levels: sequence of H arrays; ``levels[h]`` has shape [X, |V|^h, |V|] and row ``levels[h][x, p]`` is
-        π_{h+1}(· | prefix p, x), the prefix read as a base-|V| index (``sequences_to_indices``).
-      prompt_probs: [X] μ, uniform when omitted.
-      max_sequences: enumeration limit of ``to_tabular`` (default 2^22).
-
-    Stored flat: ``conditionals`` [X, (|V|^H − 1)/(|V| − 1), |V|], level by level, so the prefix
-    y_{<h} sits at node Σ_{i<h} (y_i + 1)·|V|^(h−1−i) (heap order) and a traced position needs one gather.
-    Invalid conditionals raise ``ValueError`` naming the prompt, position and prefix.
-    """
-
-    conditionals: jax.Array
-    prompt_probs: jax.Array
-    vocab_size: int
-    horizon: int
-    max_sequences: int = DEFAULT_MAX_SEQUENCES
-
-    def __init__(self, levels, prompt_probs=None, max_sequences: int = DEFAULT_MAX_SEQUENCES):
-        max_sequences = check_positive_int(max_sequences, "max_sequences")
-        if isinstance(levels, (jax.Array, np.ndarray)):
-            raise TypeError("levels must be a list of H arrays (levels[h] of shape [X, |V|^h, |V|]), not one array")
-        levels = list(levels)
-        if not levels:
-            raise ValueError("levels must hold at least one position (H >= 1)")
-        if is_concrete(levels, prompt_probs):
-            levels, prompt_probs = _validated_levels(levels, prompt_probs)
-        elif prompt_probs is None:
-            prompt_probs = jnp.full(jnp.shape(levels[0])[0], 1.0 / jnp.shape(levels[0])[0])
-        flat = jnp.concatenate([jnp.asarray(level, dtype=jnp.float64) for level in levels], axis=1)
-        object.__setattr__(self, "conditionals", flat)
-        object.__setattr__(self, "prompt_probs", jnp.asarray(prompt_probs, dtype=jnp.float64))
-        object.__setattr__(self, "vocab_size", int(jnp.shape(levels[0])[-1]))
-        object.__setattr__(self, "horizon", len(levels))
-        object.__setattr__(self, "max_sequences", max_sequences)
-
-    @classmethod
-    def from_logits(cls, level_logits, prompt_probs=None, max_sequences: int = DEFAULT_MAX_SEQUENCES):
-        """Conditionals softmax(level_logits[h][x, p]) (``-inf`` gives zero probability)."""
-        return cls([jax.nn.softmax(jnp.asarray(l, dtype=jnp.float64), axis=-1) for l in level_logits],
-                   prompt_probs, max_sequences)
-
-    @property
-    def levels(self) -> list[jax.Array]:
-        """[levels[h]] of shape [X, |V|^h, |V|]: the conditionals of position h, prefixes in order."""
-        offsets = np.cumsum([0] + [self.vocab_size**h for h in range(self.horizon)])
-        return [self.conditionals[:, offsets[h] : offsets[h + 1]] for h in range(self.horizon)]
-
-    def next_token_log_probs(self, prompts, tokens, position):
-        h = jnp.arange(self.horizon)
-        exponents = jnp.clip(position - 1 - h, 0, None)
-        weights = jnp.where(h < position, jnp.power(self.vocab_size, exponents), 0).astype(jnp.int64)
-        node = jnp.sum((jnp.asarray(tokens, jnp.int64) + 1) * weights, axis=-1)
-        return jnp.log(self.conditionals[jnp.asarray(prompts), node])
-
-    def _log_joint(self):
-        log_joint = jnp.zeros((self.num_prompts, 1))
-        for level in self.levels:
-            log_joint = (log_joint[..., None] + jnp.log(level)).reshape(self.num_prompts, -1)
-        return log_joint
-
-
-def _validated_levels(levels, prompt_probs):
-    arrays = [as_float_array(level, f"levels[{h}]") for h, level in enumerate(levels)]
-    first = arrays[0]
-    if first.ndim != 3 or first.shape[1] != 1:
-        raise ValueError(f"levels[0] must have shape [X, 1, |V|] (one empty prefix), got {first.shape}")
-    num_prompts, _, vocab = first.shape
-    if num_prompts == 0 or vocab < 2:
-        raise ValueError(f"levels need at least one prompt and a vocabulary of >= 2 tokens, got shape {first.shape}")
-    _check_index_range(vocab, len(arrays))
-    for h, array in enumerate(arrays):
-        expected = (num_prompts, vocab**h, vocab)
-        if array.shape != expected:
-            raise ValueError(f"levels[{h}] must have shape {expected} = [X, |V|^{h}, |V|], got {array.shape}")
-
-        def describe(index, h=h):
-            prefix = tuple(int(t) for t in np.asarray(indices_to_sequences(index[1], vocab, h)))
-            return f"the conditional at prompt {index[0]}, position {h}, prefix {prefix}"
-
-        check_conditionals(array, f"levels[{h}]", describe)
-    return arrays, check_prompt_probs(prompt_probs, num_prompts)

@@ -1,11 +1,12 @@
-"""Decoding autoregressive policies: token-level heuristics and the exact sequence argmax (digest §1).
+"""Decoding autoregressive policies: token-level heuristics and the exact sequence argmax
+(Proposition 3.1; Proposition E.1).
 
-* ``greedy_decode``: ŷ_h = argmax_v π_h(v | ŷ_{<h}, x). Prop. 3.1: if y*(x) is a singleton and
+* ``greedy_decode``: ŷ_h = argmax_v π_h(v | ŷ_{<h}, x). Proposition 3.1: if y*(x) is a singleton and
   π(y*(x)|x) > 1/2 then greedy returns y*(x) (each conditional along y* must exceed 1/2); below 1/2 it
-  can fail (``families_autoregressive.greedy_threshold``).
+  can fail (instance family ``greedy_threshold``).
 * ``beam_search``: keeps the ``width`` most likely prefixes at every position; width |V|^H is exact.
 * ``sample_with_temperature``: token-level tempering π_h^(1/T), the "low-temperature sampling" heuristic.
-* ``sequence_argmax``: y*(x) = argmax_y π(y|x) by enumerating V^H (NP-hard in general, Prop. E.1).
+* ``sequence_argmax``: y*(x) = argmax_y π(y|x) by enumerating V^H (NP-hard in general, Proposition E.1).
 * ``viterbi_decode``: the exact argmax of a ``MarkovPolicy`` by dynamic programming, O(H·|V|²) per prompt.
 
 Ties are broken towards the smaller token (greedy, Viterbi) or the lexicographically first sequence
@@ -23,8 +24,8 @@ import jax.numpy as jnp
 from sharpsim.core.validation import check_positive_int, is_concrete
 from sharpsim.policies.autoregressive import (
     AutoregressivePolicy,
-    _check_prompts,
-    _check_tokens,
+    check_prompts,
+    check_tokens,
     indices_to_sequences,
     sequences_to_indices,
 )
@@ -51,7 +52,7 @@ def _prompts_or_all(policy, prompts) -> jax.Array:
         return jnp.arange(policy.num_prompts)
     prompts = jnp.asarray(prompts)
     if is_concrete(prompts):
-        _check_prompts(prompts, policy.num_prompts)
+        check_prompts(prompts, policy.num_prompts)
     return prompts
 
 
@@ -108,7 +109,7 @@ def _beam(policy, width, prompts):
 def sample_with_temperature(key: jax.Array, policy: AutoregressivePolicy, prompts, num_samples: int,
                             temperature: float) -> jax.Array:
     """int [*prompts.shape, num_samples, H]: token-level temperature sampling, y_h ∼ π_h(·|y_{<h}, x)^(1/T)
-    renormalised. T → 0 approaches greedy decoding; T = 1 is ordinary sampling."""
+    renormalized. T → 0 approaches greedy decoding; T = 1 is ordinary sampling."""
     _check_policy(policy)
     return policy.sample_responses(key, _prompts_or_all(policy, prompts), num_samples, temperature=temperature)
 
@@ -129,7 +130,7 @@ def in_argmax_set(policy: AutoregressivePolicy, sequences, gamma=0.0, max_sequen
     _check_policy(policy)
     sequences = jnp.asarray(sequences)
     if is_concrete(sequences):
-        _check_tokens(sequences, policy.vocab_size, policy.horizon, "sequences")
+        check_tokens(sequences, policy.vocab_size, policy.horizon, "sequences")
         if sequences.shape != (policy.num_prompts, policy.horizon):
             raise ValueError(
                 f"sequences must have shape [X, H] = ({policy.num_prompts}, {policy.horizon}), got {sequences.shape}"

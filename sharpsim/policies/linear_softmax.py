@@ -1,4 +1,4 @@
-"""The multi-layer linear softmax class Π_{φ,B,H} (App. E):
+"""Members of the multi-layer linear softmax class Π_{φ,B,H} (Appendix E) as autoregressive policies:
 
     π_θ(y_{1:H}|x) = Π_h π_{θ_h}(y_h | x, y_{1:h−1}),   π_{θ_h}(y_h | x, y_{1:h−1}) ∝ exp⟨φ_h(x, y_{1:h}), θ_h⟩,
 
@@ -10,9 +10,8 @@ where ``tokens`` [H] holds y_{1:h} in ``tokens[:position + 1]`` (the candidate n
 ``tokens[position]``) and entries after ``position`` are arbitrary: φ_h must ignore them. ``position``
 is 0-based and may be traced. The feature map is static pytree data (hashable, e.g. a module-level function).
 
-``best_achievable_log_mass`` maximises log π_θ(y|x) over the class by projected gradient ascent; the
-objective is a sum of log-softmaxes of linear functions, concave in each θ_h, so the ascent reaches the
-global maximum over the product of balls (used to check Prop. E.2, ``families_autoregressive.not_closed``).
+Fitting members by maximum likelihood, and the best member for a target (Proposition E.2), live with the class
+in ``classes/autoregressive_linear.py``.
 """
 
 from __future__ import annotations
@@ -23,11 +22,10 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from sharpsim.core.pytree import unchecked_replace, validated_pytree
 from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
-from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, AutoregressivePolicy, _check_tokens, check_prompt_probs
+from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, AutoregressivePolicy, check_prompt_probs
 
 
 @validated_pytree(("theta", "prompt_probs"), ("feature_map", "horizon", "max_sequences", "norm_bound", "vocab_size"))
@@ -131,52 +129,3 @@ def _check_feature_map(feature_map, theta_shape, vocab_size) -> None:
             f"feature_map must return shape (d,) = ({dim},) to match theta {theta_shape}, got "
             f"{getattr(out, 'shape', type(out).__name__)}"
         )
-
-
-def project_to_balls(theta: jax.Array, radius) -> jax.Array:
-    """Euclidean projection of every row θ[..., :] onto {‖θ_row‖₂ ≤ radius} (one ball per row; θ [H, d] or [d])."""
-    norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
-    return theta * jnp.minimum(1.0, radius / jnp.maximum(norms, 1e-300))
-
-
-def best_achievable_log_mass(policy: LinearSoftmaxARPolicy, target, norm_bound, prompt: int = 0,
-                             num_steps: int = 3000, learning_rate: float = 0.05):
-    """max_{θ : ‖θ_h‖₂ ≤ B'} log π_θ(target | x) over the class of ``policy`` (its feature map), B' = norm_bound.
-
-    Projected Adam ascent from θ = 0 (learning rate scaled by B'), keeping the best iterate. Each term
-    log π_{θ_h}(y_h | x, y_{<h}) is concave in θ_h, so this approaches the global maximum. Returns
-    ``(log_mass, theta)``.
-    """
-    norm_bound = check_in_interval(norm_bound, "norm_bound", 0.0, np.inf, False, False)
-    num_steps = check_positive_int(num_steps, "num_steps")
-    target = jnp.asarray(target)
-    _check_tokens(target, policy.vocab_size, policy.horizon, "target")
-    if target.ndim != 1:
-        raise ValueError(f"target must be one token sequence of shape (H,) = ({policy.horizon},), got {target.shape}")
-    return _ascend(policy, target, jnp.asarray(prompt), float(norm_bound), num_steps, float(learning_rate))
-
-
-def _ascend(policy, target, prompt, radius, num_steps, learning_rate):
-    optimizer = optax.adam(learning_rate * radius)
-
-    def objective(theta):
-        return policy.with_theta(theta).log_prob(prompt, target)
-
-    def step(state, _):
-        theta, opt_state, best_value, best_theta = state
-        value, grad = jax.value_and_grad(objective)(theta)
-        updates, opt_state = optimizer.update(-grad, opt_state)
-        better = value > best_value
-        best_value = jnp.where(better, value, best_value)
-        best_theta = jnp.where(better, theta, best_theta)
-        theta = project_to_balls(optax.apply_updates(theta, updates), radius)
-        return (theta, opt_state, best_value, best_theta), None
-
-    @jax.jit
-    def run(theta0):
-        state = (theta0, optimizer.init(theta0), -jnp.inf, theta0)
-        (theta, _, best_value, best_theta), _ = jax.lax.scan(step, state, None, length=num_steps)
-        final = objective(theta)
-        return jnp.where(final > best_value, final, best_value), jnp.where(final > best_value, theta, best_theta)
-
-    return run(jnp.zeros_like(policy.theta))

@@ -1,4 +1,5 @@
-"""The exact law of the sharpening error of SFT-Sharpening with the tabular class (digest §3.3).
+"""The exact law of the sharpening error of SFT-Sharpening with the tabular class (Section 2.1,
+Theorem 4.1).
 
 With Π_tab (``TabularClass``: empirical distribution per prompt, uniform on unseen prompts) and n prompts,
 N samples per prompt, the learned sharpness at x is π̂(y*_γ(x)|x) = K_x / c_x, where
@@ -14,7 +15,7 @@ mass on y*_γ(x), |y*_γ(x)|/|Y|, is < 1 − δ. The error is err = Σ_x μ_x 1{
 
 * ``exact_sft_expected_error``: E[err] = Σ_x μ_x Σ_c Binom(c; n, μ_x) · f_x(c) by linearity, with the marginal
   c_x ∼ Binomial(n, μ_x) and f_x(c) = P[Binomial(c, q_x) ≤ k_x(c)], k_x(c) the largest k with k/c < 1 − δ
-  (a regularised incomplete beta). Pure JAX: jit-able, vmappable over N, δ and instances; n is static.
+  (a regularized incomplete beta). Pure JAX: jit-able, vmappable over N, δ and instances; n is static.
 * ``exact_sft_error_distribution``: the full law of err. The prompts fail dependently only through the
   multinomial counts; writing the multinomial as a chain of conditional binomials,
   c_x | c_{<x} ∼ Binomial(n − Σ_{<x} c, μ_x / Σ_{≥x} μ), a dynamic programme over prompts carries the joint
@@ -144,7 +145,7 @@ def _merge(values: np.ndarray, law: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def exact_sft_success_probability(base, num_prompts: int, num_samples: int, delta, eps, gamma=0.0) -> float:
-    """P[err ≤ ε] = P[π̂ is (ε, δ, γ)-sharpened] (Def. 3.1), exactly (error values within 1e-12 of ε count as ≤)."""
+    """P[err ≤ ε] = P[π̂ is (ε, δ, γ)-sharpened] (Definition 3.1), exactly (error values within 1e-12 of ε count as ≤)."""
     eps = check_in_interval(eps, "eps", 0.0, 1.0, closed_low=True, closed_high=False)
     values, probabilities = exact_sft_error_distribution(base, num_prompts, num_samples, delta, gamma)
     return float(np.sum(probabilities[values <= eps + _ERROR_VALUE_TOLERANCE]))

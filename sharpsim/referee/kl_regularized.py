@@ -1,4 +1,5 @@
-"""The KL-regularised target of RLHF-Sharpening and the referee's quantities for it (digest §3.5, §6.1 items 6–7).
+"""The KL-regularized target of RLHF-Sharpening and the referee's quantities for it (Section 2.2; Eq. 3, Eq. 9,
+Lemma 4.1, Assumptions 4.4, 4.5 and J.4).
 
 Eq. (3) with the maximum-likelihood self-reward r(x, y) = log π_base(y|x):
 
@@ -15,8 +16,9 @@ Concentrability (Eq. 9) and the bounds of the RLHF analysis:
     R_max        = max_{x,y} log(1/π_base(y|x))                    (``reward_range``; Assumption 4.5)
     V_max        = max_{x,y} |β log(π(y|x)/π_base(y|x))|           (``log_ratio_range``; Assumption J.4)
 
-Lemma 4.1 (4.1′): C_{π*_β} ≤ C_cov,γ/(1 − γ) for every γ ∈ [0, 1), and C_{π_base/π*_β;β} ≤ |Y|.
-Thm J.2, step 1: if β ≤ γ_margin/(2 log(2|Y|/δ)) then π*_β(y*(x)|x) ≥ 1 − δ/2 (``sharpening_beta``; valid as printed
+Lemma 4.1: C_{π*_β} ≤ C_cov and C_{π_base/π*_β;β} ≤ |Y|. Its γ-form (Lemma 4.1′) holds with the factor
+(1 − γ)^{−1/β}: C_{π*_β} ≤ (1 − γ)^{−1/β}·C_cov,γ for every γ ∈ [0, 1) (see the Deviations in ``paper_notes.md``).
+Theorem J.2, step 1: if β ≤ γ_margin/(2 log(2|Y|/δ)) then π*_β(y*(x)|x) ≥ 1 − δ/2 (``sharpening_beta``; valid as printed
 for γ_margin ≤ 2.513, and with log(1 + γ_margin) in place of γ_margin/2 above that).
 
 Conventions as in ``quantities``: every expectation over prompts uses μ of the *second* policy argument (the
@@ -82,11 +84,11 @@ def power_logits(log_probs, beta) -> jax.Array:
 
 
 def power_policy(policy, beta) -> TabularPolicy:
-    """π*_β(y|x) = π(y|x)^{1+1/β} / Σ_{y'} π(y'|x)^{1+1/β}, the maximiser of Eq. (3) for r = log π  (§3.5).
+    """π*_β(y|x) = π(y|x)^{1+1/β} / Σ_{y'} π(y'|x)^{1+1/β}, the maximizer of Eq. (3) for r = log π  (Section 2.2).
 
     Computed in log space relative to the row maximum, (1 + 1/β)·(log π(y|x) − max_{y'} log π(y'|x)) ≤ 0, so the
     argmax entries get exponent exactly 0: tiny β (even 1/β = inf) gives the uniform law on y*(x), never NaN;
-    zero-probability responses stay at 0. β = inf returns π unchanged (the unregularised limit). μ is kept.
+    zero-probability responses stay at 0. β = inf returns π unchanged (the unregularized limit). μ is kept.
     Raises ``ValueError`` for β ≤ 0 or NaN.
     """
     beta = check_beta(beta, allow_infinite=True)
@@ -104,7 +106,7 @@ def _safe_log(probs):
 
 
 def expected_log_likelihood(policy, base) -> jax.Array:
-    """J(π) = E_{x∼μ, y∼π(·|x)}[ log π_base(y|x) ]   (proof of Thm 4.2, step 1); ≤ 0, −inf if π leaves supp π_base.
+    """J(π) = E_{x∼μ, y∼π(·|x)}[ log π_base(y|x) ]   (proof of Theorem 4.2, step 1); ≤ 0, −inf if π leaves supp π_base.
 
     max_π J(π) = E_x[log max_y π_base(y|x)], attained by any policy on y*(x).
     """
@@ -117,9 +119,9 @@ def expected_log_likelihood(policy, base) -> jax.Array:
 
 
 def regularized_objective(policy, base, beta) -> jax.Array:
-    """J_β(π) = J(π) − β·D_KL(π ‖ π_base)   (Eq. 3 with r = log π_base; Thm J.1's J_β).
+    """J_β(π) = J(π) − β·D_KL(π ‖ π_base)   (Eq. 3 with r = log π_base; Theorem J.1's J_β).
 
-    Its maximiser is ``power_policy(base, beta)`` and J_β(π*_β) − J_β(π) = β·D_KL(π ‖ π*_β) (Thm J.1).
+    Its maximizer is ``power_policy(base, beta)`` and J_β(π*_β) − J_β(π) = β·D_KL(π ‖ π*_β) (Theorem J.1).
     """
     beta = check_beta(beta)
     return expected_log_likelihood(policy, base) - beta * kl_divergence(policy, base)
@@ -152,7 +154,7 @@ def _stacked_probs(policies, base: TabularPolicy) -> jax.Array:
         return probs if probs.ndim == 3 else probs[None]
     policies = list(policies)
     if not policies:
-        raise ValueError("policies must hold at least one policy (the class or sequence to maximise over)")
+        raise ValueError("policies must hold at least one policy (the class or sequence to maximize over)")
     stacked = jnp.stack([as_tabular(p).probs for p in policies])
     if stacked.shape[1:] != base.probs.shape:
         raise ValueError(f"policies have shape {stacked.shape[1:]} but the base has shape {base.probs.shape}")
@@ -182,7 +184,7 @@ def reward_range(base) -> jax.Array:
 
     Responses with π_base(y|x) = 0 are left out: the learner never sees them in data and every π with finite
     V_max gives them no mass (the paper's "for all (x, y)" would make R_max infinite on such instances).
-    Thm J.2 asks for R_max ≥ 1 + this value.
+    Theorem J.2 asks for R_max ≥ 1 + this value.
     """
     base = as_tabular(base)
     return _support_max(-_safe_log(base.probs), base.probs > 0, base.prompt_probs)
@@ -203,7 +205,7 @@ def log_ratio_range(policy, base, beta) -> jax.Array:
 
 
 def sharpening_beta(base, delta) -> jax.Array:
-    """β_δ = min(γ_margin/2, log(1 + γ_margin)) / log(2|Y|/δ): Thm J.2 / Thm 4.3's β = γ_margin/(2 log(2|Y|/δ))
+    """β_δ = min(γ_margin/2, log(1 + γ_margin)) / log(2|Y|/δ): Theorem J.2 / Theorem 4.3's β = γ_margin/(2 log(2|Y|/δ))
     wherever its proof holds, from the base's margin (Assumption 4.2) and |Y|.
 
     For β ≤ β_δ every non-argmax y has π*_β(y|x) ≤ (1 + γ_margin)^{−(1+1/β)} ≤ e^{−log(1+γ_margin)/β} ≤ δ/(2|Y|),

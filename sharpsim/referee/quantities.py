@@ -1,4 +1,5 @@
-"""The referee: exact quantities of a policy and of a learned policy against the base (digest §1–§2).
+"""The referee: exact quantities of a policy and of a learned policy against the base (Sections 1, 3
+and 4; Appendix F).
 
 These functions see π_base itself (learners never call them). Every quantity here is exact for
 tabular policies; policies over V^H are enumerated through ``.to_tabular()``. All functions are pure
@@ -21,7 +22,7 @@ from sharpsim.core.policy import TabularPolicy, as_tabular
 
 
 def argmax_mask(policy, gamma=0.0) -> jax.Array:
-    """bool [X, Y]: y ∈ y*_γ(x) ⇔ π(y|x) ≥ (1 − γ)·max_y' π(y'|x)   (Def. F.1; γ = 0 gives y*(x) with ties)."""
+    """bool [X, Y]: y ∈ y*_γ(x) ⇔ π(y|x) ≥ (1 − γ)·max_y' π(y'|x)   (Definition F.1; γ = 0 gives y*(x) with ties)."""
     gamma = check_gamma(gamma)
     probs = as_tabular(policy).probs
     top = probs.max(axis=-1, keepdims=True)
@@ -35,7 +36,7 @@ def argmax_mass(policy, gamma=0.0) -> jax.Array:
 
 
 def coverage_coefficient(policy, gamma=0.0, p=1) -> jax.Array:
-    """C_cov,γ,p = ( E_{x∼μ}[ π(y*_γ(x)|x)^(−p) ] )^(1/p)   (Eq. 6; App. F.1 for γ and p).
+    """C_cov,γ,p = ( E_{x∼μ}[ π(y*_γ(x)|x)^(−p) ] )^(1/p)   (Eq. 6; Appendix F.1 for γ and p).
 
     With γ = 0 and p = 1 this is the coverage coefficient C_cov = E_x[1/π_base(y*(x)|x)] of Eq. (6).
     It is ≥ 1, with equality iff π puts all its mass on y*(x) for μ-almost every x. ``p`` may be any real ≥ 1
@@ -50,7 +51,7 @@ def coverage_coefficient(policy, gamma=0.0, p=1) -> jax.Array:
 
 
 def mode_coverage_coefficient(policy) -> jax.Array:
-    """C̄_cov = E_{x∼μ}[ 1 / max_y π(y|x) ]   (App. D, Thm. D.1). C̄_cov ≥ C_cov, equal when argmaxes are unique."""
+    """C̄_cov = E_{x∼μ}[ 1 / max_y π(y|x) ]   (Appendix D, Theorem D.1). C̄_cov ≥ C_cov, equal when argmaxes are unique."""
     policy = as_tabular(policy)
     inverse_top = 1.0 / policy.probs.max(axis=-1)
     return jnp.sum(jnp.where(policy.prompt_probs > 0, policy.prompt_probs * inverse_top, 0.0))
@@ -83,7 +84,7 @@ def _check_same_shape(learned: TabularPolicy, base: TabularPolicy) -> None:
 
 
 def sharpness(learned, base, gamma=0.0) -> jax.Array:
-    """[X]: s(x) = π̂(y*_γ(x)|x), with the argmax set y*_γ(x) taken from ``base`` (Def. 3.1 / F.1)."""
+    """[X]: s(x) = π̂(y*_γ(x)|x), with the argmax set y*_γ(x) taken from ``base`` (Definition 3.1 / F.1)."""
     learned, base = as_tabular(learned), as_tabular(base)
     _check_same_shape(learned, base)
     return jnp.sum(jnp.where(argmax_mask(base, gamma), learned.probs, 0.0), axis=-1)
@@ -96,9 +97,9 @@ def _check_delta(delta):
 
 
 def sharpening_error(learned, base, delta, gamma=0.0) -> jax.Array:
-    """ε̂(δ) = P_{x∼μ}[ π̂(y*_γ(x)|x) < 1 − δ ], μ from ``base``   (complement of Def. 3.1's event).
+    """ε̂(δ) = P_{x∼μ}[ π̂(y*_γ(x)|x) < 1 − δ ], μ from ``base``   (complement of Definition 3.1's event).
 
-    π̂ is (ε, δ, γ)-sharpened exactly when this is ≤ ε. The comparison is strict, as in Def. 3.1
+    π̂ is (ε, δ, γ)-sharpened exactly when this is ≤ ε. The comparison is strict, as in Definition 3.1
     (mass exactly 1 − δ counts as sharpened). Non-increasing in δ.
     """
     delta = _check_delta(delta)
@@ -108,7 +109,7 @@ def sharpening_error(learned, base, delta, gamma=0.0) -> jax.Array:
 
 
 def is_sharpened(learned, base, eps, delta, gamma=0.0) -> jax.Array:
-    """Def. 3.1 (F.1 for γ > 0): P_{x∼μ}[π̂(y*_γ(x)|x) ≥ 1 − δ] ≥ 1 − ε."""
+    """Definition 3.1 (F.1 for γ > 0): P_{x∼μ}[π̂(y*_γ(x)|x) ≥ 1 − δ] ≥ 1 − ε."""
     if is_concrete(eps):
         eps = check_in_interval(eps, "eps", 0.0, 1.0, closed_low=True, closed_high=False)
     return sharpening_error(learned, base, delta, gamma) <= eps
@@ -140,7 +141,7 @@ def kl_divergence_per_prompt(policy, reference) -> jax.Array:
 
 
 def kl_divergence(policy, reference) -> jax.Array:
-    """D_KL(π ‖ π') = E_{x∼μ}[KL(π(·|x) ‖ π'(·|x))], μ from ``reference`` (digest §1 notation)."""
+    """D_KL(π ‖ π') = E_{x∼μ}[KL(π(·|x) ‖ π'(·|x))], μ from ``reference`` (Section 1 notation)."""
     reference = as_tabular(reference)
     per_prompt = kl_divergence_per_prompt(policy, reference)
     return jnp.sum(jnp.where(reference.prompt_probs > 0, reference.prompt_probs * per_prompt, 0.0))

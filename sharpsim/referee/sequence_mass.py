@@ -6,7 +6,7 @@ argmax y*(x) (planted in ``bitstring``, or found by ``viterbi_decode`` for Marko
 * ``target_mass``: exact π(y*(x)|x) = exp Σ_h log π_h(y*_h | y*_{<h}, x) through ``log_prob``;
 * ``estimate_target_mass``: a Monte-Carlo estimate from samples alone, (1/N)·#{i : y_i = y*(x)}, with a
   Wilson interval, for a policy that can only be sampled (a black-box π̂);
-* ``sequence_sharpening_error``: ε̂(δ) = P_{x∼μ}[π̂(y*(x)|x) < 1 − δ] (Def. 3.1) from ``target_mass``.
+* ``sequence_sharpening_error``: ε̂(δ) = P_{x∼μ}[π̂(y*(x)|x) < 1 − δ] (Definition 3.1) from ``target_mass``.
 
 With a unique argmax these equal ``sharpness`` / ``sharpening_error`` of ``quantities`` (tests check it).
 """
@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.validation import check_in_interval, check_positive_int
-from sharpsim.policies.autoregressive import AutoregressivePolicy, _check_tokens
+from sharpsim.policies.autoregressive import AutoregressivePolicy, check_tokens
 from sharpsim.measure.statistics import wilson_interval
 
 
@@ -39,7 +39,7 @@ def _check_targets(policy, targets) -> jax.Array:
     if not isinstance(policy, AutoregressivePolicy):
         raise TypeError(f"expected an AutoregressivePolicy, got {type(policy).__name__}")
     targets = jnp.asarray(targets)
-    _check_tokens(targets, policy.vocab_size, policy.horizon, "targets")
+    check_tokens(targets, policy.vocab_size, policy.horizon, "targets")
     if targets.shape != (policy.num_prompts, policy.horizon):
         raise ValueError(
             f"targets must hold one sequence per prompt, shape [X, H] = ({policy.num_prompts}, {policy.horizon}), "
@@ -68,7 +68,7 @@ def estimate_target_mass(key: jax.Array, policy: AutoregressivePolicy, targets, 
 
 
 def sequence_sharpening_error(learned: AutoregressivePolicy, targets, delta, prompt_probs=None) -> jax.Array:
-    """ε̂(δ) = P_{x∼μ}[ π̂(y*(x)|x) < 1 − δ ] with y*(x) = targets[x] (Def. 3.1), exact; μ defaults to the
+    """ε̂(δ) = P_{x∼μ}[ π̂(y*(x)|x) < 1 − δ ] with y*(x) = targets[x] (Definition 3.1), exact; μ defaults to the
     learned policy's prompt distribution (pass the base's)."""
     delta = check_in_interval(delta, "delta", 0.0, 1.0, False, False)
     mass = target_mass(learned, targets)

@@ -49,7 +49,7 @@ def test_tabular_mle_is_empirical_distribution_and_uniform_on_unseen():
         np.testing.assert_allclose(np.asarray(fitted.prompt_probs), np.full(num_prompts, 0.2))
 
 
-def test_tabular_mle_maximises_likelihood_over_random_policies():
+def test_tabular_mle_maximizes_likelihood_over_random_policies():
     rng = np.random.default_rng(1)
     prompts, responses = rng.integers(0, 3, 30), rng.integers(0, 4, 30)
     fitted = TabularClass(4, num_prompts=3).fit(prompts, responses)

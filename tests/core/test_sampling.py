@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from tests.numpy_reference import chi_square_pvalue
 from sharpsim.testing.strategies import prob_rows, prob_tables
 from sharpsim import TabularPolicy
-from sharpsim.core.sampling import normalised_cdf, sample_categorical_rows, search_cdf
+from sharpsim.core.sampling import normalized_cdf, sample_categorical_rows, search_cdf
 
 
 # Jitted once here: the hypothesis examples share one shape, so they reuse one compilation instead of paying
 # eager op-by-op dispatch for every example.
-jit_cdf = jax.jit(normalised_cdf)
+jit_cdf = jax.jit(normalized_cdf)
 jit_search = jax.jit(search_cdf)
 jit_sample = jax.jit(sample_categorical_rows, static_argnums=3)
 
@@ -29,7 +29,7 @@ def ref_search(cdf_row: np.ndarray, u: float) -> int:
 
 @settings(max_examples=60, deadline=None)
 @given(prob_tables(num_prompts=3, num_responses=6))
-def test_normalised_cdf(table):
+def test_normalized_cdf(table):
     probs, _ = table
     cdf = np.asarray(jit_cdf(jnp.asarray(probs)))
     np.testing.assert_allclose(cdf, np.cumsum(probs, axis=1) / probs.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-15)
@@ -57,7 +57,7 @@ def test_search_cdf_matches_loop_including_boundaries(table, data):
 
 
 def test_search_cdf_skips_leading_and_inner_zeros():
-    cdf = normalised_cdf(jnp.array([[0.0, 0.0, 0.5, 0.0, 0.5, 0.0]]))
+    cdf = normalized_cdf(jnp.array([[0.0, 0.0, 0.5, 0.0, 0.5, 0.0]]))
     got = search_cdf(cdf, jnp.zeros(5, dtype=jnp.int64), jnp.array([0.0, 0.25, 0.5, 0.75, np.nextafter(1.0, 0.0)]))
     np.testing.assert_array_equal(np.asarray(got), [2, 2, 4, 4, 4])
 

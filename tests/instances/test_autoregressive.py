@@ -1,5 +1,5 @@
-"""Autoregressive instance families: closed forms written here in numpy, Prop. 3.1's tightness, Prop. E.2's
-best achievable mass (optimised by the code, checked against a grid search here), Prop. E.1's max-cut encoding
+"""Autoregressive instance families: closed forms written here in numpy, Proposition 3.1's tightness, Proposition E.2's
+best achievable mass (optimized by the code, checked against a grid search here), Proposition E.1's max-cut encoding
 (against brute-force max cut)."""
 
 import itertools
@@ -49,7 +49,7 @@ def test_pivotal_rejects_parameters_without_a_pivot():
         make("pivotal", horizon=1)
 
 
-# ---- greedy_threshold: Prop. 3.1 is tight ------------------------------------------------------------------
+# ---- greedy_threshold: Proposition 3.1 is tight ------------------------------------------------------------------
 @settings(deadline=None, max_examples=30, derandomize=True)
 @given(eta=st.one_of(st.sampled_from([1e-12, 1e-9, 1e-6, 0.1, 0.2, 0.3, 0.45]), st.floats(1e-9, 0.16)))
 def test_greedy_threshold_has_mass_one_half_minus_eta_and_greedy_fails(eta):
@@ -72,7 +72,7 @@ def test_greedy_threshold_validation():
         make("greedy_threshold", eta=0.3, vocab_size=3)
 
 
-# ---- not_closed: Prop. E.2 -----------------------------------------------------------------------------------
+# ---- not_closed: Proposition E.2 -----------------------------------------------------------------------------------
 def np_not_closed_table(n, bound):
     b = np.exp(bound)
     first = np.array([b, b] + [1.0] * (n - 2))
@@ -124,7 +124,7 @@ def test_not_closed_best_achievable_mass_is_at_most_one_half(radius):
         assert best > 0.5 - 1e-9  # the supremum 1/2 is approached but never exceeded
 
 
-# ---- maxcut: Prop. E.1 ------------------------------------------------------------------------------------
+# ---- maxcut: Proposition E.1 ------------------------------------------------------------------------------------
 def np_cut(adjacency, sides):
     n = len(sides)
     return sum(adjacency[i, j] for i in range(n) for j in range(i + 1, n) if sides[i] != sides[j])

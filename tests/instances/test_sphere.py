@@ -76,7 +76,7 @@ def test_class_is_realizable_and_contains_the_base():
     instance = sphere(8, delta=0.1)
     np.testing.assert_allclose(instance.model_class.policy(instance.theta_star).probs, instance.policy.probs,
                                rtol=1e-12)
-    beta = instance.margin / (2 * math.log(2 * instance.num_responses / 0.1))  # Thm J.2 / 4.3
+    beta = instance.margin / (2 * math.log(2 * instance.num_responses / 0.1))  # Theorem J.2 / 4.3
     assert instance.realizes(beta)
     assert instance.radius == pytest.approx(3 * math.log(2 * 128 / 0.1) / instance.margin)
     tight = sphere(8, radius=5.0)

@@ -1,12 +1,10 @@
-"""Instance families: each documented C_cov / γ_margin formula against the referee and a numpy build, errors.
+"""Tabular instance families: each documented C_cov / γ_margin formula against the referee and a numpy build, errors.
 
 The formulas are the ones in each builder's docstring; the referee values are cross-checked with numpy here
 (plain loops) so a wrong family and a wrong referee cannot agree by accident.
 """
 
 import math
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -15,7 +13,7 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from tests.numpy_reference import np_argmax_mask, np_set_mass
-from sharpsim import coverage_coefficient, family_names, make, margin, mode_coverage_coefficient, register_family
+from sharpsim import coverage_coefficient, make, margin, mode_coverage_coefficient
 
 RTOL = 1e-9
 EXAMPLES = settings(max_examples=40, deadline=None)
@@ -47,45 +45,6 @@ def check_coverage_and_margin(policy, coverage, gamma_margin):
             assert math.isinf(value)
         else:
             assert value == pytest.approx(gamma_margin, rel=RTOL, abs=1e-12)
-
-
-# ---- registry -------------------------------------------------------------------------------------------------
-
-
-def test_registry_lists_the_families_sorted():
-    names = family_names()
-    assert names == sorted(names)
-    assert {"needle", "near_tie", "two_type", "ties", "dirichlet", "zipf"} <= set(names)
-
-
-def test_make_equals_direct_builder():
-    from sharpsim.instances.registry import needle
-
-    a = make("needle", num_prompts=3, num_responses=5, coverage=2.0)
-    b = needle(num_prompts=3, num_responses=5, coverage=2.0)
-    np.testing.assert_array_equal(np.asarray(a.probs), np.asarray(b.probs))
-
-
-def test_make_errors():
-    with pytest.raises(ValueError, match=r"unknown instance family 'nope'; known families: .*dirichlet, .*needle"):
-        make("nope")
-    with pytest.raises(ValueError, match=r"family 'needle' got unknown parameter\(s\) \['foo'\]; it accepts \["):
-        make("needle", foo=1)
-    with pytest.raises(ValueError, match=r"instance family 'needle' is already registered"):
-        register_family("needle")(lambda: None)
-
-
-def test_register_family_in_a_fresh_process():
-    """Registering adds a name that make() builds (in a subprocess, so the shared registry stays clean)."""
-    code = (
-        "import sharpsim\n"
-        "@sharpsim.register_family('_probe')\n"
-        "def _probe(size=2):\n"
-        "    return sharpsim.TabularPolicy([[1.0 / size] * size])\n"
-        "assert '_probe' in sharpsim.family_names()\n"
-        "assert sharpsim.make('_probe', size=4).num_responses == 4\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 # ---- needle / near_tie ------------------------------------------------------------------------------------------
@@ -276,7 +235,7 @@ def test_dirichlet_shape_reproducibility_and_temperature():
     np.testing.assert_array_equal(np.asarray(again.probs), probs)
     other = make("dirichlet", key=jax.random.key(1), num_prompts=5, num_responses=7, concentration=0.7)
     assert not np.allclose(np.asarray(other.probs), probs)
-    # π_T ∝ q^(1/T) with the same q (same key): the T = 1/2 rows are the squared T = 1 rows, renormalised.
+    # π_T ∝ q^(1/T) with the same q (same key): the T = 1/2 rows are the squared T = 1 rows, renormalized.
     sharp = np.asarray(make("dirichlet", key=key, num_prompts=5, num_responses=7, concentration=0.7, temperature=0.5).probs)
     squared = probs**2 / (probs**2).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(sharp, squared, rtol=1e-9, atol=1e-300)

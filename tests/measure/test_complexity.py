@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
 
 from sharpsim.measure.complexity import (
     SampleComplexity,
@@ -18,7 +17,7 @@ from sharpsim.measure.complexity import (
     threshold_from_table,
     vectorize_success,
 )
-from sharpsim.runner.sweep import counted_jit
+from sharpsim.core.jit import counted_jit
 
 
 @counted_jit

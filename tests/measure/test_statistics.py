@@ -40,20 +40,20 @@ def test_wilson_and_clopper_pearson_match_scipy(n, data, confidence):
     assert float(high) == pytest.approx(ref[1], abs=1e-9)
 
 
-def test_wilson_closed_form_and_vectorised():
+def test_wilson_closed_form_and_vectorized():
     k = np.array([0, 3, 7, 10])
     n = np.array([10, 10, 20, 10])
     z = stats.norm.ppf(0.975)
     phat = k / n
-    centre = (phat + z**2 / (2 * n)) / (1 + z**2 / n)
+    center = (phat + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
     low, high = wilson_interval(k, n)
-    np.testing.assert_allclose(low, centre - half, atol=1e-14)
-    np.testing.assert_allclose(high, centre + half, atol=1e-14)
+    np.testing.assert_allclose(low, center - half, atol=1e-14)
+    np.testing.assert_allclose(high, center + half, atol=1e-14)
     assert low[0] == pytest.approx(0.0, abs=1e-15) and high[-1] == pytest.approx(1.0, abs=1e-15)
 
 
-def test_clopper_pearson_edges_and_vectorised():
+def test_clopper_pearson_edges_and_vectorized():
     k = np.array([0, 1, 9, 10])
     low, high = clopper_pearson_interval(k, 10, 0.9)
     assert low[0] == 0.0 and high[-1] == 1.0

@@ -1,6 +1,6 @@
 """Decoding: greedy, beam search, temperature sampling, exact argmax by enumeration and by Viterbi.
 
-Prop. 3.1 is checked as a hypothesis property on arbitrary joints (factorised by ``from_joint``) with a planted
+Proposition 3.1 is checked as a hypothesis property on arbitrary joints (factorized by ``from_joint``) with a planted
 argmax of mass just above 1/2; Viterbi and beam search against brute force over V^H written here in numpy.
 """
 
@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from sharpsim.testing.strategies import prob_rows
 from sharpsim import TabularPolicy
-from sharpsim.policies.autoregressive import AutoregressivePolicy, TreePolicy, sequences_to_indices
+from sharpsim.policies.autoregressive import AutoregressivePolicy, sequences_to_indices
+from sharpsim.policies.tree import TreePolicy
 from sharpsim.policies.decoding import (
     beam_search,
     greedy_decode,
@@ -38,7 +39,7 @@ def np_greedy(levels, x, vocab):
         for token in prefix:
             index = index * vocab + token
         row = list(level[x, index])
-        prefix.append(row.index(max(row)))  # first maximiser
+        prefix.append(row.index(max(row)))  # first maximizer
     return prefix
 
 
@@ -53,7 +54,7 @@ def test_greedy_matches_numpy_loop():
                                                                              np_greedy(levels, 1, VOCAB)]])
 
 
-# ---- Prop. 3.1 -------------------------------------------------------------------------------------------
+# ---- Proposition 3.1 -------------------------------------------------------------------------------------------
 excess = st.one_of(st.sampled_from([1e-12, 1e-9, 1e-6, 1e-3]), st.floats(1e-6, 0.5))
 
 
@@ -90,8 +91,8 @@ def test_full_width_beam_search_is_the_exact_argmax(rows):
     exact = sequence_argmax(policy)
     index = np.asarray(sequences_to_indices(exact.sequences, VOCAB))
     assert np.all(joint[[0, 1], index] >= joint.max(axis=1) * (1 - 1e-9))
-    # exact ties in the joint do not survive factorisation bit for bit, so compare sequences where the
-    # argmax is unique by more than rounding; numpy's argmax is the lexicographically first maximiser
+    # exact ties in the joint do not survive factorization bit for bit, so compare sequences where the
+    # argmax is unique by more than rounding; numpy's argmax is the lexicographically first maximizer
     ordered = np.sort(joint, axis=1)
     clear = ordered[:, -1] > ordered[:, -2] * (1 + 1e-9)
     np.testing.assert_array_equal(np.asarray(exact.sequences)[clear], SEQUENCES[joint.argmax(axis=1)][clear])
@@ -125,12 +126,12 @@ def np_markov_brute_force(initial, transitions):
 
 @settings(deadline=None, max_examples=40, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), concentration=st.sampled_from([0.05, 0.3, 1.0, 5.0]),
-       quantise=st.booleans())
-def test_viterbi_equals_brute_force_on_random_markov_policies(seed, concentration, quantise):
+       quantize=st.booleans())
+def test_viterbi_equals_brute_force_on_random_markov_policies(seed, concentration, quantize):
     rng = np.random.default_rng(seed)
     initial = rng.dirichlet(np.ones(3) * concentration, size=2)
     transitions = rng.dirichlet(np.ones(3) * concentration, size=(2, 3, 3))
-    if quantise:  # coarse values make exact ties between sequences common
+    if quantize:  # coarse values make exact ties between sequences common
         initial = np.round(initial * 4) + 1
         transitions = np.round(transitions * 4) + 1
         initial /= initial.sum(-1, keepdims=True)

@@ -12,9 +12,10 @@ import pytest
 
 from tests.numpy_reference import chi_square_pvalue
 from sharpsim import Oracle, best_of_n, coverage_coefficient, kl_divergence, margin, sharpening_error, sharpness
-from sharpsim.policies.autoregressive import AutoregressivePolicy, TreePolicy, sequences_to_indices
+from sharpsim.policies.autoregressive import AutoregressivePolicy, sequences_to_indices
+from sharpsim.policies.tree import TreePolicy
 from sharpsim.referee.sequence_mass import estimate_target_mass, sequence_sharpening_error, target_mass
-from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy, project_to_balls
+from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 from sharpsim.policies.markov import MarkovPolicy
 
 
@@ -162,11 +163,6 @@ def test_enumeration_limit_applies_to_every_representation():
         with pytest.raises(ValueError, match="3\\^3 = 27 sequences, above the limit max_sequences=26"):
             small.to_tabular()
         np.testing.assert_allclose(small.to_tabular(max_sequences=27).probs, policy.to_tabular().probs)
-
-
-def test_projection_onto_balls():
-    theta = jnp.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])
-    np.testing.assert_allclose(project_to_balls(theta, 1.0), [[0.6, 0.8], [0.3, 0.4], [0.0, 0.0]])
 
 
 # ---- the interface used by Oracle, best-of-N and the referee --------------------------------------------

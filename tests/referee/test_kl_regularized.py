@@ -1,6 +1,6 @@
-"""The KL-regularised target and its referee quantities (digest §3.5, Eq. 3, Eq. 9, Lemma 4.1, Thm J.2 step 1)
-against plain-numpy formulas written here, the reference values of ../shared/reference-values.md, and the
-paper's properties as hypothesis tests over random policies (ties, near-ties, tiny and dominant masses)."""
+"""The KL-regularized target and its referee quantities (Section 2.2: Eq. 3, Eq. 9, Lemma 4.1, Theorem J.2 step 1)
+against plain-numpy formulas written here, hand-computed reference values of π_base^(1+1/β), and the paper's
+properties as hypothesis tests over random policies (ties, near-ties, tiny and dominant masses)."""
 
 import math
 
@@ -33,7 +33,7 @@ betas = st.one_of(st.floats(min_value=0.05, max_value=20.0), st.sampled_from([1e
 
 
 def ref_power(probs, beta):
-    """π^(1+1/β) normalised per row, by logs relative to the row maximum (zeros stay zero)."""
+    """π^(1+1/β) normalized per row, by logs relative to the row maximum (zeros stay zero)."""
     out = np.zeros_like(probs)
     for x, row in enumerate(probs):
         positive = row > 0
@@ -146,8 +146,8 @@ def test_expected_log_likelihood_matches_numpy(pair):
 
 @EXAMPLES
 @given(pair=policy_pairs(num_prompts=3, num_responses=4, allow_zero=False), beta=betas)
-def test_power_policy_maximises_J_beta_with_gap_beta_kl(pair, beta):
-    """Eq. 3: J_β(π*_β) − J_β(π) = β KL(π ‖ π*_β) ≥ 0 (Thm J.1's identity), in numpy terms."""
+def test_power_policy_maximizes_J_beta_with_gap_beta_kl(pair, beta):
+    """Eq. 3: J_β(π*_β) − J_β(π) = β KL(π ‖ π*_β) ≥ 0 (Theorem J.1's identity), in numpy terms."""
     learned, base = pair
     target = power_policy(base, beta)
     p, q, mu = np.asarray(learned.probs), np.asarray(base.probs), np.asarray(base.prompt_probs)
@@ -201,8 +201,8 @@ def test_lemma_4_1_at_gamma_zero(base, beta):
 @given(base=tabular_policies(num_prompts=3, num_responses=5), beta=st.floats(1.0, 50.0),
        gamma=st.floats(0.0, 0.9))
 def test_lemma_4_1_prime_for_beta_at_least_one(base, beta, gamma):
-    """Lemma 4.1′: C_{π*_β} ≤ C_cov,γ / (1 − γ). Our proof gives (1 − γ)^{−1/β}·C_cov,γ, which implies the stated
-    form for β ≥ 1 (see the next test for β < 1)."""
+    """Lemma 4.1′ with the corrected factor, C_{π*_β} ≤ (1 − γ)^{−1/β}·C_cov,γ, which for β ≥ 1 implies the printed
+    C_cov,γ / (1 − γ) (the next test shows the printed form failing for β < 1)."""
     bound = float(coverage_coefficient(base, gamma))
     c = float(concentrability(power_policy(base, beta), base))
     assert c <= bound * (1 - gamma) ** (-1.0 / beta) * (1 + 1e-9)
@@ -224,7 +224,7 @@ def test_lemma_4_1_prime_stated_form_fails_for_small_beta():
 @given(base=tabular_policies(num_prompts=3, num_responses=(1, 5)), fraction=st.floats(1e-3, 1.0),
        delta=st.sampled_from([0.01, 0.1, 0.5, 0.9]))
 def test_margin_threshold_makes_the_target_sharp(base, fraction, delta):
-    """Thm J.2 step 1: β ≤ γ_margin/(2 log(2|Y|/δ)) ⇒ π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ."""
+    """Theorem J.2 step 1: β ≤ γ_margin/(2 log(2|Y|/δ)) ⇒ π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ."""
     probs, mu = np.asarray(base.probs), np.asarray(base.prompt_probs)
     runner = [max([v for v in row if v < max(row)], default=0.0) for row in probs]
     margins = [np.inf if r == 0 else max(row) / r - 1 for row, r in zip(probs, runner)]

@@ -1,7 +1,7 @@
 """The referee (sharpsim.referee.quantities) against plain-numpy loops written here, plus the paper's properties.
 
-References: argmax sets and C_cov,γ,p (digest §1–§2, Eq. 6, App. F.1), C̄_cov (App. D), margin (Assumption 4.2),
-(ε, δ, γ)-sharpening (Def. 3.1 / F.1), squared Hellinger without ½ and μ-averaged KL (digest §1).
+References: argmax sets and C_cov,γ,p (Section 3, Eq. 6, Appendix F.1), C̄_cov (Appendix D), margin (Assumption 4.2),
+(ε, δ, γ)-sharpening (Definition 3.1 / F.1), squared Hellinger without ½ and μ-averaged KL (Section 1).
 """
 
 import math
@@ -210,7 +210,7 @@ def test_mode_coverage_matches_reference_and_dominates(table):
 @EXAMPLES
 @given(prob_tables(), gammas)
 def test_coverage_monotone_in_gamma_and_p(table, gamma):
-    """C_cov,γ ≤ C_cov (App. F.1) and the L_p norm is non-decreasing in p."""
+    """C_cov,γ ≤ C_cov (Appendix F.1) and the L_p norm is non-decreasing in p."""
     policy = TabularPolicy(*table)
     c0 = float(coverage_coefficient(policy))
     assert float(coverage_coefficient(policy, gamma)) <= c0 * (1 + 1e-12)

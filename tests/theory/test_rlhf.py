@@ -1,5 +1,6 @@
-"""RLHF bounds (sharpsim.theory.rlhf) against the digest's formulas written here in plain numpy/math, the SEC
-estimator against an explicit triple loop over (x, y, y'), and validation messages."""
+"""RLHF bounds (sharpsim.theory.rlhf: Theorems 4.2, 4.2′, 4.3, J.1–J.3, Lemmas J.4, J.5) against the paper's
+formulas written here in plain numpy/math, the SEC estimator against an explicit triple loop over (x, y, y'),
+and validation messages."""
 
 import math
 
@@ -18,6 +19,7 @@ from sharpsim.theory.rlhf import (
     lemma_j5_sec_bound,
     sequential_extrapolation_coefficient,
     thm_4_2_beta,
+    thm_4_2_sample_complexity,
     thm_4_2_prime_error_bound,
     thm_4_2_prime_error_terms,
     thm_j1_alpha,
@@ -28,9 +30,20 @@ from sharpsim.theory.rlhf import (
     thm_j2_min_rounds,
     thm_j2_sample_complexity,
     thm_j2_target_miss_bound,
+    thm_4_3_sample_complexity,
     thm_j3_max_theta_norm,
     thm_j3_reward_range,
 )
+
+
+def test_rlhf_rates():
+    c, cl, log_pi, g, eps, delta, rho = 3.0, 100.0, 2.0, 0.5, 0.1, 0.2, 0.05
+    expected = c * (math.log(cl) + log_pi + math.log(1 / rho)) ** 3 / (g ** 2 * delta ** 2 * eps ** 2)
+    assert thm_4_2_sample_complexity(c, cl, log_pi, g, eps, delta, rho) == pytest.approx(expected)
+    assert thm_4_3_sample_complexity(5.0, log_pi, g, eps, delta, rho) == pytest.approx(
+        5.0 * (log_pi + math.log(1 / rho)) / (g ** 2 * delta ** 2 * eps ** 2))
+    with pytest.raises(ValueError, match=r"margin must be in \(0, inf\)"):
+        thm_4_2_sample_complexity(1.0, 2.0, 1.0, 0.0, 0.1, 0.1, 0.1)
 
 
 def test_offline_beta_and_thm_4_2_prime():
@@ -53,7 +66,7 @@ def test_online_beta_and_target_miss_bound():
     beta = 0.3 / (2 * math.log(320))
     bound = float(thm_j2_target_miss_bound(0.3, beta, 16))
     assert bound == pytest.approx(15 * 1.3 ** (-(1 + 1 / beta)), rel=1e-12)
-    assert bound <= 0.1 / 2  # the step of Thm J.2: at the threshold β the miss is ≤ δ/2
+    assert bound <= 0.1 / 2  # the step of Theorem J.2: at the threshold β the miss is ≤ δ/2
     assert float(thm_j2_target_miss_bound(0.01, 100.0, 16)) == 1.0  # capped
 
 
@@ -122,7 +135,7 @@ def test_bad_inputs_raise_clear_errors(call, match):
 
 
 def ref_sec(sequence, base, mu, beta, lam):
-    """Def. J.1's ratio sum by explicit loops over (x, y, y') (r = log π_base)."""
+    """Definition J.1's ratio sum by explicit loops over (x, y, y') (r = log π_base)."""
     def g(t, x, y, yp):
         pt = sequence[t]
         return (beta * math.log(pt[x, y] / base[x, y]) - math.log(base[x, y])
