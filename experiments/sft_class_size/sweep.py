@@ -1,8 +1,8 @@
-"""sft_class_size: the measured sample complexity of SFT-Sharpening grows linearly in log|Π| (Thm 4.1).
+"""sft_class_size: the measured sample complexity of SFT-Sharpening grows linearly in log|Π| (Theorem 4.1).
 
-Claim (Thm 4.1 / Lemma F.1). The statistical part of SFT-Sharpening needs n = c·log(|Π|/ρ)/(δε) prompts, so at a
-fixed number N of samples per prompt m = n·N grows linearly in log|Π|; the lower bound (Thm 3.1) also grows
-linearly in log|Π| ≍ d(1 + log(C/ε)).
+Claim (Theorem 4.1 / Lemma F.1). The statistical part of SFT-Sharpening needs n = c·log(|Π|/ρ)/(δε) prompts, so
+at a fixed number N of samples per prompt m = n·N grows linearly in log|Π|; the lower bound (Theorem 3.1) also
+grows linearly in log|Π| ≍ d(1 + log(C/ε)).
 
 Instance: ``rare_prompt_instance`` with d rare prompts (d = 2 … 64) of total mass Δ = 2ε, M = 8 candidates
 (C_cov = 1 − Δ + ΔM/2 fixed). Classes:
@@ -10,9 +10,10 @@ Instance: ``rare_prompt_instance`` with d rare prompts (d = 2 … 64) of total m
   which response to be sharp on), |Π| = (M + 1)^(d+1), log|Π| = (d + 1) log(M + 1); its MLE is the mode of the
   prompt's BoN picks; an unseen prompt gets π_0 (sharp on y₀, wrong for a rare prompt);
 * ``tabular`` for comparison (log|Π| = ∞; plotted at the product class's log|Π|).
-N is fixed at Thm 4.1's N₀ = C_cov log(2/δ)/ε (c = 1), and the budget searched is n (``complexity``: "n at
-fixed N"); m* = n*·N. Runs are simulated exactly in law (``_sft_common``). Expected slope of log m* against
-log log|Π|: 1 (here n* ≍ d/Δ: each of the d rare prompts must be seen).
+N is fixed at Theorem 4.1's N₀ = C_cov log(2/δ)/ε (c = 1), and the budget searched is n (``sample_complexity``:
+"n at fixed N"); m* = n*·N. Runs are simulated exactly in law (``sharpsim.referee.sft_laws``).
+Measured: the slope of log m* against log log|Π| per class. Expected: 1 (here n* ≍ d/Δ: each of the d rare
+prompts must be seen).
 """
 
 from __future__ import annotations
@@ -23,26 +24,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.runner import figures as plotting
 from sharpsim import theory
 from sharpsim.classes import ProductClass, TabularClass
-from sharpsim.measure.complexity import sample_complexity
-from sharpsim.measure.sft_engine import (
-    RAY_UNITS,
-    cell_threshold,
-    finish,
-    plain_log_ticks,
-    plot_success_curves,
-    plot_thresholds,
-    rare_prompt_coverage,
-    rare_prompt_instance,
-    search_footnote,
-    search_rows,
-    sft_success_law,
-)
 from sharpsim.core.policy import TabularPolicy
-from sharpsim.measure.statistics import fit_loglog_slope
-from sharpsim.runner.sweep import Experiment
+from sharpsim.instances.rare_prompt import rare_prompt_coverage, rare_prompt_instance
+from sharpsim.measure.complexity import sample_complexity
+from sharpsim.measure.sft_search import RAY_UNITS, search_rows
+from sharpsim.referee.sft_laws import sft_success_law
+from sharpsim.runner.experiment import Sweep
 
 EPS, DELTA, RHO = 0.1, 0.25, 0.1
 NUM_CANDIDATES = 8
@@ -95,6 +84,8 @@ def run_cell(params, key, seeds):
         return sft_success_law(policy, model_class, keys_, jnp.asarray(budget, jnp.int64), big_n, EPS, DELTA,
                                MAX_PROMPTS)
 
+    # start at n₀/8 (Thm 4.1, c = 1): the search doubles up from a start below the threshold more cheaply than
+    # it bisects down from one far above it
     start = max(1, int(theory.thm_4_1_num_prompts(log_class_size(num_rare), EPS, DELTA, RHO)) // 8)
     result = sample_complexity(success, keys, RHO, initial_budget=min(start, MAX_PROMPTS), max_budget=MAX_PROMPTS)
     rows = search_rows(result, lambda b: (b, NUM_SAMPLES), lambda n, n_samples: n * n_samples)
@@ -105,64 +96,14 @@ def run_cell(params, key, seeds):
     return rows
 
 
-def analyze(table, figure_path):
-    figure, (ax_curves, ax_star) = plotting.new_figure(2, width_per_panel=5.4, height=4.4)
-    target = 1 - RHO
-    summary = {"eps": EPS, "delta": DELTA, "rho": RHO, "num_candidates": NUM_CANDIDATES, "num_samples": NUM_SAMPLES,
-               "cells": [], "slopes": {}}
-    styles = {"product": ("o", "tab:blue", "product class (finite)"), "tabular": ("s", "tab:orange", "tabular class")}
-    for learner in [c for c in ("product", "tabular") if c in set(table.model_class)]:
-        rows = table[table.model_class == learner]
-        levels = sorted(rows.num_rare.unique())
-        stats = []
-        for level in levels:
-            cell = rows[rows.num_rare == level]
-            stats.append({"model_class": learner, "num_rare": int(level),
-                          "log_class_size": float(cell.log_class_size.iloc[0]), **cell_threshold(cell, target)})
-        summary["cells"].extend(stats)
-        sizes = np.array([s["log_class_size"] for s in stats])
-        m_star = np.array([s["m_star"] for s in stats])
-        marker, color, label = styles[learner]
-        if len(levels) >= 3 and np.all(np.isfinite(m_star)):
-            fit = fit_loglog_slope(sizes, m_star)
-            predicted = fit_loglog_slope(sizes, theory.thm_4_1_num_prompts(sizes, EPS, DELTA, RHO)).slope
-            summary["slopes"][learner] = {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high,
-                                          "theory_slope_on_grid": predicted}
-            label += f": slope {fit.slope:.2f} [{fit.slope_low:.2f}, {fit.slope_high:.2f}]"
-        plot_thresholds(plotting, ax_star, sizes, stats, label=label, marker=marker, color=color)
-
-    grid = np.geomspace(table.log_class_size.min(), table.log_class_size.max(), 50)
-    ax_star.plot(grid, theory.thm_4_1_num_prompts(grid, EPS, DELTA, RHO) * NUM_SAMPLES, **plotting.THEORY_STYLE,
-                 label=r"Thm 4.1 (c=1): $n_0 N$, $n_0=\log(|\Pi|/\rho)/(\delta\epsilon)$")
-    ax_star.plot(grid, theory.thm_3_1_lower_bound(COVERAGE, grid, EPS), color="0.5", linestyle="-.", linewidth=1.1,
-                 label=r"Thm 3.1 lower bound (c=1)")
-    ax_star.set_xscale("log")
-    ax_star.set_yscale("log")
-    plain_log_ticks(ax_star)
-    ax_star.set_xlabel(r"$\log|\Pi| = (d+1)\log(M+1)$ of the product class")
-    ax_star.set_ylabel(rf"$m^*=n^*N$ (N={NUM_SAMPLES})")
-    ax_star.set_title(rf"(b) $m^*$ vs class size ($\epsilon$={EPS}, $\delta$={DELTA}, $\rho$={RHO})", fontsize=9)
-
-    rows = table[table.model_class == ("product" if "product" in set(table.model_class) else table.model_class.iloc[0])]
-    levels = sorted(rows.num_rare.unique())
-    plot_success_curves(plotting, ax_curves, rows, "num_rare", levels, lambda d: f"product class, d={d}", target,
-                        xlabel=rf"samples $m=nN$ (N={NUM_SAMPLES} fixed, n searched)",
-                        title="(a) success of SFT-Sharpening vs samples")
-    footnote = search_footnote(table, f"App. H rare prompts, M={NUM_CANDIDATES}, Δ=2ε; d rare prompts.")
-    finish(plotting, figure, [ax_curves, ax_star], footnote, figure_path)
-    return summary
-
-
-EXPERIMENT = Experiment(
-    name="sft_class_size",
+SWEEP = Sweep(
     title="SFT-Sharpening: m* vs log|Π| (Thm 4.1, Lemma F.1)",
     claim="Thm 4.1: m ∝ log(|Π|/ρ) at fixed ε, δ, C_cov",
     grid={"num_rare": [2, 4, 8, 16, 32, 64], "model_class": ["product", "tabular"]},
     seeds=200,
     settings={"eps": EPS, "delta": DELTA, "rho": RHO, "num_candidates": NUM_CANDIDATES, "rare_mass": RARE_MASS,
-              "max_rare": MAX_RARE, "max_prompts": MAX_PROMPTS, "num_samples": NUM_SAMPLES, "ray_units": RAY_UNITS},
+              "max_prompts": MAX_PROMPTS, "num_samples": NUM_SAMPLES, "max_rare": MAX_RARE, "ray_units": RAY_UNITS},
     run_cell=run_cell,
-    analyze=analyze,
     quick_grid={"num_rare": [2, 8, 32], "model_class": ["product"]},
     quick_seeds=64,
 )

@@ -1,16 +1,19 @@
-"""sft_epsilon: measured sample complexity against ε — 1/ε² for SFT-Sharpening (Thm 4.1), 1/ε adaptively (Thm D.1).
+"""sft_epsilon: measured sample complexity against ε: 1/ε² for SFT-Sharpening (Theorem 4.1), 1/ε for adaptive
+SFT-Sharpening (Theorem D.1).
 
-Claims. Thm 4.1: at the prescribed n = c log(|Π|/ρ)/(δε), N = c C_cov log(2/δ)/ε, m = O(C_cov log(|Π|/ρ)
-log(1/δ)/(δε²)). Thm D.1: adaptive SFT (stopping rule Eq. 10, μ = ln(2/δ)) with n ≳ log(|Π|/ρ)/(δε) prompts
-uses E[m] = n(1 + μ)C̄_cov = O(C̄_cov log(|Π|/ρ) log(1/δ)/(δε)). The lower bounds are Thm 3.1 (1/ε²) and D.2 (1/ε).
+Claims. Theorem 4.1: at the prescribed n = c log(|Π|/ρ)/(δε), N = c C_cov log(2/δ)/ε,
+m = O(C_cov log(|Π|/ρ) log(1/δ)/(δε²)). Theorem D.1: adaptive SFT (the stopping rule of Eq. 10, μ = ln(2/δ)) with
+n ≳ log(|Π|/ρ)/(δε) prompts uses E[m] = n(1 + μ)C̄_cov = O(C̄_cov log(|Π|/ρ) log(1/δ)/(δε)). The lower bounds are
+Theorem 3.1 (1/ε²) and Theorem D.2 (1/ε).
 
 Instance: for each ε, ``rare_prompt_instance`` with d = 4 rare prompts of total mass Δ = 2ε and M = ⌈2/ε⌉
-candidates (the App. H scaling M ≍ C/ε, Δ ≍ ε), so C_cov = C̄_cov = 1 − Δ + ΔM/2 ≈ 3 stays constant while
-the rare prompts become rarer (n ∝ 1/ε) and their argmax harder to sample (N ∝ 1/ε). Class: tabular.
+candidates (the scaling of Appendix H's family, M ≍ C/ε, Δ ≍ ε), so C_cov = C̄_cov = 1 − Δ + ΔM/2 ≈ 3 stays
+constant while the rare prompts become rarer (n ∝ 1/ε) and their argmax harder to sample (N ∝ 1/ε). Class:
+tabular.
 
-Measured. SFT: the smallest scale s along (n, N) = s·(n₀, N₀), Thm 4.1's prescription at c = 1, with success
-≥ 1 − ρ; m* = n·N there. Adaptive: the smallest n = s·n₀ (Thm D.1's n at c = 1) with success ≥ 1 − ρ; m* =
-E[m] = n·E_x[E N_μ(x)], exact (``adaptive_hit_law``). Both simulated exactly in law (``_sft_common``).
+Measured. SFT: the smallest scale s along (n, N) = s·(n₀, N₀), Theorem 4.1's prescription at c = 1, with success
+≥ 1 − ρ; m* = n·N there. Adaptive: the smallest n = s·n₀ (Theorem D.1's n at c = 1) with success ≥ 1 − ρ; m* =
+E[m] = n·E_x[E N_μ(x)], exact (``adaptive_hit_law``). Both simulated exactly in law (``sharpsim.referee.sft_laws``).
 Expected slopes of log m* on log ε: −2 (SFT) and −1 (adaptive).
 """
 
@@ -21,27 +24,12 @@ import math
 import jax
 import numpy as np
 
-from sharpsim.runner import figures as plotting
 from sharpsim import theory
 from sharpsim.classes import TabularClass
-from sharpsim.measure.sft_engine import (
-    RAY_UNITS,
-    adaptive_hit_law,
-    cell_threshold,
-    finish,
-    plain_log_ticks,
-    plot_success_curves,
-    plot_thresholds,
-    rare_prompt_coverage,
-    rare_prompt_instance,
-    ray_point,
-    search_adaptive,
-    search_footnote,
-    search_rows,
-    search_sft_ray,
-)
-from sharpsim.measure.statistics import fit_loglog_slope
-from sharpsim.runner.sweep import Experiment
+from sharpsim.instances.rare_prompt import rare_prompt_coverage, rare_prompt_instance
+from sharpsim.measure.sft_search import RAY_UNITS, ray_point, search_adaptive, search_rows, search_sft_ray
+from sharpsim.referee.sft_laws import adaptive_hit_law
+from sharpsim.runner.experiment import Sweep
 
 DELTA, RHO = 0.25, 0.1
 NUM_RARE = 4
@@ -101,75 +89,7 @@ def run_cell(params, key, seeds):
     return rows
 
 
-def _theory(algorithm: str, eps):
-    """The theorem's rate (c = 1) on this instance family, with its log|Π| and C_cov at each ε (continuous M)."""
-    eps = np.asarray(eps, dtype=float)
-    candidates = COVERAGE_SCALE / eps
-    coverage = rare_prompt_coverage(candidates, 2 * eps)
-    log_size = (NUM_RARE + 1) * np.log(candidates + 1)
-    if algorithm == "sft":
-        return theory.thm_4_1_sample_complexity(coverage, log_size, eps, DELTA, RHO)
-    return theory.thm_d1_sample_complexity(coverage, log_size, eps, DELTA, RHO)
-
-
-def analyze(table, figure_path):
-    figure, (ax_curves, ax_star) = plotting.new_figure(2, width_per_panel=5.4, height=4.4)
-    target = 1 - RHO
-    summary = {"delta": DELTA, "rho": RHO, "num_rare": NUM_RARE, "mu": MU, "cells": [], "slopes": {}}
-    styles = {"sft": ("o", "tab:blue", "SFT-Sharpening (Thm 4.1 ray)"),
-              "adaptive": ("s", "tab:orange", "adaptive SFT, E[m] (Thm D.1)")}
-    for algorithm in [a for a in ("sft", "adaptive") if a in set(table.algorithm)]:
-        rows = table[table.algorithm == algorithm]
-        levels = sorted(rows.eps.unique())
-        stats = []
-        for eps in levels:
-            cell = rows[rows.eps == eps]
-            stats.append({"algorithm": algorithm, "eps": float(eps), "coverage": float(cell.coverage.iloc[0]),
-                          **cell_threshold(cell, target)})
-        summary["cells"].extend(stats)
-        marker, color, label = styles[algorithm]
-        epsilons = np.array(levels, dtype=float)
-        m_star = np.array([s["m_star"] for s in stats])
-        if len(levels) >= 3 and np.all(np.isfinite(m_star)):
-            fit = fit_loglog_slope(epsilons, m_star)
-            predicted = fit_loglog_slope(epsilons, _theory(algorithm, epsilons)).slope
-            summary["slopes"][algorithm] = {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high,
-                                            "theory_slope_on_grid": predicted}
-            label += f": slope {fit.slope:.2f} [{fit.slope_low:.2f}, {fit.slope_high:.2f}] (theorem on grid {predicted:.2f})"
-        plot_thresholds(plotting, ax_star, epsilons, stats, label=label, marker=marker, color=color)
-
-    eps_grid = np.geomspace(table.eps.min(), table.eps.max(), 50)
-    candidates = COVERAGE_SCALE / eps_grid  # the instance's M = ⌈2/ε⌉ without the rounding, for a smooth curve
-    coverage = rare_prompt_coverage(candidates, 2 * eps_grid)
-    log_size = (NUM_RARE + 1) * np.log(candidates + 1)
-    ax_star.plot(eps_grid, theory.thm_4_1_sample_complexity(coverage, log_size, eps_grid, DELTA, RHO),
-                 **plotting.THEORY_STYLE, label=r"Thm 4.1 (c=1): $\propto \epsilon^{-2}$")
-    ax_star.plot(eps_grid, theory.thm_d1_sample_complexity(coverage, log_size, eps_grid, DELTA, RHO), color="black",
-                 linestyle=":", linewidth=1.4, label=r"Thm D.1 (c=1): $\propto \epsilon^{-1}$")
-    ax_star.plot(eps_grid, theory.thm_3_1_lower_bound(coverage, log_size, eps_grid), color="0.5", linestyle="-.",
-                 linewidth=1.1, label=r"Thm 3.1 lower bound (c=1)")
-    ax_star.plot(eps_grid, theory.thm_d2_lower_bound(coverage, log_size, eps_grid), color="0.65", linestyle=(0, (1, 2)),
-                 linewidth=1.1, label=r"Thm D.2 adaptive lower bound (c=1)")
-    ax_star.set_xscale("log")
-    ax_star.set_yscale("log")
-    plain_log_ticks(ax_star)
-    ax_star.set_xticks(sorted(table.eps.unique()))
-    ax_star.set_xlabel(r"target error $\epsilon$ (instance: $\Delta=2\epsilon$, $M=\lceil 2/\epsilon\rceil$)")
-    ax_star.set_ylabel(r"samples $m^*$ (sharp w.p. $\geq 1-\rho$)")
-    ax_star.set_title(rf"(b) $m^*$ vs $\epsilon$ ($\delta$={DELTA}, $\rho$={RHO})", fontsize=9)
-
-    sft_rows = table[table.algorithm == "sft"] if "sft" in set(table.algorithm) else table
-    levels = sorted(sft_rows.eps.unique())
-    plot_success_curves(plotting, ax_curves, sft_rows, "eps", levels, lambda e: rf"SFT, $\epsilon$={e:g}", target,
-                        xlabel=r"samples $m=nN$ along the Thm 4.1 ray $(n,N)=s\,(n_0,N_0)$",
-                        title="(a) success of SFT-Sharpening vs samples")
-    footnote = search_footnote(table, f"App. H rare prompts, d={NUM_RARE}, tabular class, adaptive μ = ln(2/δ).")
-    finish(plotting, figure, [ax_curves, ax_star], footnote, figure_path)
-    return summary
-
-
-EXPERIMENT = Experiment(
-    name="sft_epsilon",
+SWEEP = Sweep(
     title="SFT-Sharpening: m* vs ε, slope −2 (Thm 4.1) and −1 adaptively (Thm D.1)",
     claim="Thm 4.1: m ∝ 1/ε² at the prescribed n, N; Thm D.1: E[m] ∝ 1/ε for adaptive SFT",
     grid={"eps": [0.2, 0.1, 0.05, 0.025, 0.0125], "algorithm": ["sft", "adaptive"]},
@@ -177,7 +97,6 @@ EXPERIMENT = Experiment(
     settings={"delta": DELTA, "rho": RHO, "num_rare": NUM_RARE, "coverage_scale": COVERAGE_SCALE,
               "max_responses": MAX_RESPONSES, "mu": MU, "max_cap": MAX_CAP, "ray_units": RAY_UNITS},
     run_cell=run_cell,
-    analyze=analyze,
     quick_grid={"eps": [0.2, 0.1, 0.05]},
     quick_seeds=64,
 )

@@ -1,5 +1,5 @@
 """Figure helpers shared by the experiments: one look for Monte-Carlo points with intervals, exact curves,
-theory overlays (always labelled with the theorem) and fitted slopes.
+theory overlays (always labeled with the theorem) and fitted slopes.
 
 Convention: Monte-Carlo estimates are markers with error bars (the interval method goes in the legend or a
 footnote); exact computations are solid lines; theorems are dashed black/grey lines named by number.
@@ -14,7 +14,8 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sharpsim.measure.statistics import SlopeFit  # noqa: E402
+from sharpsim.measure.statistics import SlopeFit, wilson_interval  # noqa: E402
+from sharpsim.runner.sweep import atomic_save_figure  # noqa: E402
 
 THEORY_STYLE = dict(color="black", linestyle="--", linewidth=1.2)
 EXACT_STYLE = dict(linewidth=1.6)
@@ -45,3 +46,67 @@ def footnote(figure, text: str) -> None:
 
 def close(figure) -> None:
     plt.close(figure)
+
+
+def plot_thresholds(ax, x, stats, label, marker="o", color=None):
+    """m* (``stats``: dicts with m_star, m_low, m_high) with its interval; an infinite upper end (not reached) is
+    drawn up to twice the largest finite value."""
+    estimate = np.array([s["m_star"] for s in stats])
+    low = np.array([s["m_low"] for s in stats])
+    high = np.array([s["m_high"] for s in stats])
+    finite_top = np.nanmax(np.where(np.isfinite(high), high, estimate)) * 2
+    high = np.where(np.isfinite(high), high, finite_top)
+    return errorbar_points(ax, x, estimate, low, high, label=label, marker=marker, color=color)
+
+
+def plot_success_curves(ax, table, key: str, levels, label_of, target: float, xlabel: str, title: str, colors=None):
+    """Panel (a) of the SFT searches: the success fraction against m for each level of ``key`` (Monte Carlo,
+    95% Wilson intervals), the 1 − ρ line, and the shared y label."""
+    colors = colors or plt.get_cmap("viridis")
+    for index, level in enumerate(levels):
+        rows = table[table[key] == level].sort_values("samples")
+        low, high = wilson_interval(rows.successes, rows.trials)
+        fraction = rows.successes / rows.trials
+        color = colors(index / max(1, len(levels) - 1) * 0.85)  # 0.85: the yellow end of viridis is unreadable
+        errorbar_points(ax, rows.samples, fraction, low, high, color=color, label=label_of(level))
+        ax.plot(rows.samples, fraction, color=color, linewidth=0.6, alpha=0.6)
+    ax.axhline(target, color="0.5", linewidth=0.8, linestyle=":", label=rf"target $1-\rho$ = {target:g}")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(r"$P[\,\hat\pi$ is $(\epsilon,\delta)$-sharpened$\,]$")
+    ax.set_title(title, fontsize=9)
+
+
+def search_footnote(table, instance: str, simulation: str = "runs simulated exactly in law") -> str:
+    """The method line under every SFT sample-complexity figure: seeds, simulation, intervals, slope fit."""
+    seeds = int(table.trials.iloc[0])
+    return (f"{seeds} seeds per budget (common random numbers), {simulation}; 95% Wilson intervals per budget (a); "
+            "m* interval = budgets whose Wilson bounds straddle 1−ρ (b); slopes: least squares on log-log axes, "
+            f"95% t-intervals. {instance}")
+
+
+def plain_log_ticks(ax, axis: str = "x") -> None:
+    """Log axis with plain-number major labels and unlabeled minor ticks (no '3×10⁰' clutter)."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis must be 'x' or 'y', got {axis!r}")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    formatter = ScalarFormatter()
+    formatter.set_scientific(False)
+    target.set_major_formatter(formatter)
+    target.set_minor_formatter(NullFormatter())
+
+
+def finish(figure, axes, footnote_text: str, figure_path, wspace: float = 0.3) -> None:
+    """Legends below the panels, a footnote, then save atomically and close (the layout of bon_coverage)."""
+    for ax in axes:
+        handles, labels = ax.get_legend_handles_labels()
+        if handles:
+            columns = 1 if len(handles) <= 3 or max(len(label) for label in labels) > 45 else 2
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=columns)
+    footnote(figure, footnote_text)
+    figure.subplots_adjust(bottom=0.4, wspace=wspace)
+    atomic_save_figure(figure, figure_path)
+    close(figure)

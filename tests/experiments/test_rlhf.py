@@ -3,16 +3,20 @@ sweep, and the claims (threshold guarantee; RLHF degrades as the margin closes, 
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
 from sharpsim.referee.exact_sft import exact_sft_expected_error
-from sharpsim.runner.experiment import experiment_module
-get_experiment = experiment_module("get_experiment")
-rlhf_beta = experiment_module("rlhf_beta")
-rlhf_margin = experiment_module("rlhf_margin")
+from sharpsim.runner.experiment import experiment_module, get_experiment
 from sharpsim.runner.sweep import default_layout, run_experiment
+
+rlhf_beta = experiment_module("rlhf_beta")
+rlhf_beta_analysis = experiment_module("rlhf_beta", "analysis")
+rlhf_margin = experiment_module("rlhf_margin")
+rlhf_margin_analysis = experiment_module("rlhf_margin", "analysis")
 
 
 def np_target(probs, beta):
@@ -22,8 +26,8 @@ def np_target(probs, beta):
 
 
 def test_registered():
-    assert get_experiment("rlhf_beta") is rlhf_beta.EXPERIMENT
-    assert get_experiment("rlhf_margin") is rlhf_margin.EXPERIMENT
+    assert get_experiment("rlhf_beta").sweep is rlhf_beta.SWEEP
+    assert get_experiment("rlhf_margin").sweep is rlhf_margin.SWEEP
 
 
 @pytest.mark.parametrize("margin,coverage", [(0.05, 4.0), (1.0, 16.0)])
@@ -50,9 +54,22 @@ def test_critical_beta_is_where_the_miss_crosses_half_delta():
     assert critical >= 0.2 / (2 * math.log(2 * probs.shape[1] / rlhf_beta.DELTA))
 
 
+def test_rlhf_beta_summary_on_one_cell():
+    """The threshold guarantee and Lemma 4.1's bounds, read from one exact cell."""
+    params = {"margin": 0.2, "coverage": 4.0}
+    table = pd.DataFrame({**rlhf_beta.run_cell(params, jax.random.PRNGKey(0), 1), **params})
+    summary = rlhf_beta_analysis.summarize(table)
+    (cell,) = summary["cells"]
+    probs = np.asarray(rlhf_beta.instance(0.2, 4.0).probs)
+    assert cell["miss_at_threshold"] == pytest.approx(np_target(probs, cell["beta_threshold"])[0, 1:].sum(), rel=1e-9)
+    assert summary["all_guarantees_hold"] and cell["beta_critical"] >= cell["beta_threshold"]
+    assert cell["max_concentrability"] <= 4.0 * (1 + 1e-12) and cell["max_loss_concentrability"] <= 64
+
+
+@pytest.mark.slow
 def test_rlhf_beta_quick_sweep(tmp_path):
     before = rlhf_beta.target_curves.trace_count
-    output = run_experiment(rlhf_beta.EXPERIMENT, default_layout("rlhf_beta", tmp_path, quick=True), quick=True,
+    output = run_experiment(get_experiment("rlhf_beta"), default_layout("rlhf_beta", tmp_path, quick=True), quick=True,
                             progress=False)
     assert rlhf_beta.target_curves.trace_count - before <= 1
     assert output.summary["all_guarantees_hold"]
@@ -62,7 +79,7 @@ def test_rlhf_beta_quick_sweep(tmp_path):
 
 def test_population_error_matches_numpy():
     margins = np.array([0.01, 0.1, 1.0])
-    got = rlhf_margin.population_error(margins, 8.0, 0.05)
+    got = rlhf_margin_analysis.population_error(margins, 8.0, 0.05)
     for gm, value in zip(margins, got):
         probs = np.asarray(rlhf_margin.instance(gm, 8.0).probs)
         expected = float(np.mean(np_target(probs, 0.05)[:, 0] < 1 - rlhf_margin.DELTA))
@@ -75,9 +92,10 @@ def test_unknown_budget_is_refused():
         rlhf_margin.sft_split(100)
 
 
+@pytest.mark.slow
 def test_rlhf_margin_quick_sweep_shows_the_margin_effect(tmp_path):
     before = rlhf_margin.errors.trace_count
-    output = run_experiment(rlhf_margin.EXPERIMENT, default_layout("rlhf_margin", tmp_path, quick=True), quick=True,
+    output = run_experiment(get_experiment("rlhf_margin"), default_layout("rlhf_margin", tmp_path, quick=True), quick=True,
                             seeds=60, progress=False)
     assert rlhf_margin.errors.trace_count - before <= 1  # one compilation for the three margins
     cells = {c["margin"]: c for c in output.summary["cells"]}

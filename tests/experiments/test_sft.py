@@ -1,141 +1,131 @@
-"""Tests for the SFT sample-complexity experiments and their shared law engine (sharpsim.experiments._sft_common)."""
+"""Tests for the SFT sample-complexity experiments sft_coverage, sft_epsilon, sft_class_size and sft_n_vs_N: their
+cell functions, their analyses on synthetic tables (against numpy), and end-to-end runs on tiny grids (slow)."""
 
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
-from sharpsim.algorithms.adaptive_sft import adaptive_sft_sharpen
-from sharpsim.algorithms.sft import sft_sharpen
-from sharpsim.classes import TabularClass
-from sharpsim.referee.exact_sft import exact_sft_success_probability
-from sharpsim.runner.experiment import experiment_module
-from sharpsim.measure import sft_engine as common
-from sharpsim.runner.experiment import get_experiment
-from sharpsim.core.oracle import Oracle
-from sharpsim.referee.quantities import coverage_coefficient, mode_coverage_coefficient, sharpening_error
-from sharpsim.measure.statistics import wilson_interval
+from sharpsim.runner.experiment import experiment_module, get_experiment
 from sharpsim.runner.sweep import default_layout, run_experiment
 
-EPS, DELTA = 0.1, 0.25
+SEARCH_EXPERIMENTS = ("sft_coverage", "sft_epsilon", "sft_class_size")
 
 
-def rare_instance():
-    return common.rare_prompt_instance(4, 10, 2 * EPS)
+def synthetic_search_table(levels: dict, extra=None) -> pd.DataFrame:
+    """Search rows whose threshold is known: for level value v, budgets 1..4 of m = v·budget, and only budgets
+    ≥ 3 succeed (1000/1000), so m* = 3v with the interval [3v, 3v]. ``levels``: column → values (zipped)."""
+    frames = []
+    for values in zip(*levels.values()):
+        scale = float(values[0])
+        frame = pd.DataFrame({"budget": [1, 2, 3, 4], "successes": [0, 100, 1000, 1000], "trials": [1000] * 4,
+                              "samples": [scale * b for b in (1, 2, 3, 4)], "num_prompts": [1, 2, 3, 4],
+                              "num_samples": [scale] * 4})
+        for column, value in zip(levels, values):
+            frame[column] = value
+        for column, value in (extra or {}).items():
+            frame[column] = value(values) if callable(value) else value
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
-def test_rare_prompt_instance():
-    policy = common.rare_prompt_instance(3, 8, 0.3, num_responses=12)
-    probs = np.asarray(policy.probs)
-    assert probs.shape == (4, 12) and np.allclose(probs.sum(axis=1), 1)
-    assert np.allclose(np.asarray(policy.prompt_probs), [0.7, 0.1, 0.1, 0.1])
-    assert probs[0, 0] == 1 and np.all(probs[1:, 0] == 0) and np.all(probs[:, 9:] == 0)
-    assert [int(np.argmax(row)) for row in probs[1:]] == [1, 2, 3]
-    assert np.allclose(probs[1:].max(axis=1), 2 / 8)
-    c_cov = 0.7 * 1 + 0.3 * 8 / 2
-    assert float(coverage_coefficient(policy)) == pytest.approx(c_cov)
-    assert float(mode_coverage_coefficient(policy)) == pytest.approx(c_cov)
-    assert common.rare_prompt_coverage(8, 0.3) == pytest.approx(c_cov)
-    with pytest.raises(ValueError, match="num_candidates must be ≥ 3"):
-        common.rare_prompt_instance(2, 2, 0.3)
-    with pytest.raises(ValueError, match="num_responses must be ≥ num_candidates \\+ 1"):
-        common.rare_prompt_instance(2, 8, 0.3, num_responses=5)
+def numpy_slope(x, y):
+    return np.polyfit(np.log(x), np.log(y), 1)[0]
 
 
-def test_law_engine_matches_exact_and_oracle():
-    """The law engine's success fraction agrees with the exact P[err ≤ ε] (exact_sft) and with sft_sharpen
-    run through the oracle."""
-    policy = rare_instance()
-    model_class = TabularClass.like(policy)
-    n, big_n, seeds = 40, 6, 600
-    exact = exact_sft_success_probability(policy, n, big_n, DELTA, EPS)
-    assert 0.2 < exact < 0.95  # an informative budget
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    law = np.asarray(common.sft_success_law(policy, model_class, keys, jnp.asarray(n), jnp.asarray(float(big_n)),
-                                            EPS, DELTA, 64))
-    low, high = wilson_interval(law.sum(), seeds, confidence=0.999)
-    assert low <= exact <= high
-    run = jax.jit(jax.vmap(lambda k: sharpening_error(sft_sharpen(k, Oracle(policy), model_class, n, big_n)[0].policy,
-                                                      policy, DELTA) <= EPS))
-    oracle = np.asarray(run(jax.random.split(jax.random.PRNGKey(1), seeds)))
-    low, high = wilson_interval(oracle.sum(), seeds, confidence=0.999)
-    assert low <= exact <= high
+def test_sft_coverage_summarize_matches_numpy():
+    analysis = experiment_module("sft_coverage", "analysis")
+    candidates = [8, 16, 32, 8, 16, 32]
+    ratios = [1.0, 1.0, 1.0, 4.0, 4.0, 4.0]
+    # m* = 3·v: at ratio 4 the level value is half as large, so the best over ratios is ratio 4
+    values = [10.0, 25.0, 70.0, 5.0, 13.0, 30.0]
+    table = synthetic_search_table({"value": values, "num_candidates": candidates, "ratio": ratios},
+                                   extra={"coverage": lambda v: 1 + v[1] / 8})
+    summary = analysis.summarize(table)
+    coverage = 1 + np.array([8, 16, 32]) / 8
+    assert [c["m_star"] for c in summary["cells"]] == [3 * v for v in values]
+    assert summary["slope"]["slope"] == pytest.approx(numpy_slope(coverage, 3 * np.array(values[:3])), rel=1e-12)
+    assert summary["slope_vs_rare_coverage"]["slope"] == pytest.approx(
+        numpy_slope(coverage - 0.8, 3 * np.array(values[:3])), rel=1e-12)
+    assert [c["ratio"] for c in summary["best_over_ratios"]] == [4.0] * 3
+    assert summary["slope_best_over_ratios"]["slope"] == pytest.approx(numpy_slope(coverage, 3 * np.array(values[3:])))
+    assert "theory_slope_on_grid" in summary
 
 
-def test_law_engine_masks_padding():
-    # only the first n of the max_prompts padded pairs count (same compilation as the test above)
-    policy = rare_instance()
-    model_class = TabularClass.like(policy)
-    keys = jax.random.split(jax.random.PRNGKey(2), 600)  # 600 seeds, like the test above: no recompilation
-    small = common.sft_success_law(policy, model_class, keys, jnp.asarray(30), jnp.asarray(8.0), EPS, DELTA, 64)
-    exact = exact_sft_success_probability(policy, 30, 8, DELTA, EPS)
-    low, high = wilson_interval(int(np.sum(small)), 600, confidence=0.999)
-    assert low <= exact <= high
-    # n = 0 prompts would leave every rare prompt unseen: never sharp
-    none = common.sft_success_law(policy, model_class, keys, jnp.asarray(0), jnp.asarray(8.0), EPS, DELTA, 64)
-    assert not np.any(np.asarray(none))
+def test_sft_epsilon_summarize_matches_numpy():
+    analysis = experiment_module("sft_epsilon", "analysis")
+    eps = [0.2, 0.1, 0.05] * 2
+    algorithms = ["sft"] * 3 + ["adaptive"] * 3
+    values = [1 / e**2 for e in eps[:3]] + [1 / e for e in eps[3:]]
+    table = synthetic_search_table({"value": values, "eps": eps, "algorithm": algorithms}, extra={"coverage": 3.0})
+    summary = analysis.summarize(table)
+    assert summary["slopes"]["sft"]["slope"] == pytest.approx(-2.0, rel=1e-12)
+    assert summary["slopes"]["adaptive"]["slope"] == pytest.approx(-1.0, rel=1e-12)
+    # the theorems' slopes on the grid, against numpy on the rates of Thm 4.1 and D.1 at the unrounded M = 2/ε
+    epsilons = np.array([0.2, 0.1, 0.05])
+    candidates = 2 / epsilons
+    coverage = 1 - 2 * epsilons + epsilons * candidates
+    log_size = 5 * np.log(candidates + 1)
+    thm_4_1 = (log_size + np.log(1 / 0.1)) / (0.25 * epsilons) * coverage * np.log(2 / 0.25) / epsilons
+    assert summary["slopes"]["sft"]["theory_slope_on_grid"] == pytest.approx(numpy_slope(epsilons, thm_4_1))
 
 
-def test_adaptive_hit_law_closed_form_and_lemma_i1():
-    policy = rare_instance()
-    mu = math.log(2 / DELTA)
-    hit, expected = common.adaptive_hit_law(policy, mu, 400)
-    hit, expected = np.asarray(hit), np.asarray(expected)
-    m = 10
-    q = (1 - 2 / m) / (m - 1)
-    # x0 is deterministic: stops at ⌈μ⌉ with a sure hit; a rare prompt misses iff y* is unseen in ⌈μ/q⌉ draws
-    assert hit[0] == pytest.approx(1.0) and expected[0] == pytest.approx(math.ceil(mu))
-    assert hit[1:] == pytest.approx(1 - (1 - 2 / m) ** math.ceil(mu / q), rel=1e-12)
-    # E[N_μ] = Σ_k P(N_μ > k) by hand: N_μ = min(max(T, ⌈μ/p*⌉), ⌈μ/q⌉), T geometric(p*)
-    k_star, k_q = math.ceil(mu / (2 / m)), math.ceil(mu / q)
-    by_hand = sum(1.0 if k < k_star else (1 - 2 / m) ** k for k in range(k_q))
-    assert expected[1:] == pytest.approx(by_hand, rel=1e-12)
-    # Lemma I.1: E[N_μ] ≤ (μ + 1/|y*|)/P*, miss ≤ e^{−μ}
-    assert np.all(expected[1:] <= (mu + 1) / (2 / m)) and np.all(1 - hit <= math.exp(-mu))
+def test_sft_class_size_summarize_matches_numpy():
+    analysis = experiment_module("sft_class_size", "analysis")
+    rare = [2, 4, 8]
+    sizes = [(d + 1) * math.log(9) for d in rare]
+    table = synthetic_search_table({"value": [s * 7 for s in sizes], "num_rare": rare,
+                                    "model_class": ["product"] * 3}, extra={"log_class_size": lambda v: v[0] / 7})
+    summary = analysis.summarize(table)
+    assert summary["slopes"]["product"]["slope"] == pytest.approx(1.0, rel=1e-12)
+    theory_n = (np.array(sizes) + math.log(10)) / (0.25 * 0.1)
+    assert summary["slopes"]["product"]["theory_slope_on_grid"] == pytest.approx(numpy_slope(sizes, theory_n))
+    assert [c["log_class_size"] for c in summary["cells"]] == pytest.approx(sizes)
 
 
-def test_adaptive_hit_law_matches_algorithm():
-    policy = common.rare_prompt_instance(2, 6, 0.5)
-    mu, cap, seeds, n = 1.5, 64, 200, 60
-    hit, expected = common.adaptive_hit_law(policy, mu, cap)
-    run = jax.jit(jax.vmap(lambda k: adaptive_sft_sharpen(k, Oracle(policy), TabularClass.like(policy), n, mu, cap)[0]))
-    result = run(jax.random.split(jax.random.PRNGKey(3), seeds))
-    prompts = np.asarray(result.prompts).ravel()
-    responses = np.asarray(result.responses).ravel()
-    used = np.asarray(result.samples_per_prompt).ravel()
-    top = np.asarray(policy.probs).argmax(axis=1)
-    for x in range(3):
-        chosen = prompts == x
-        hits = int(np.sum(responses[chosen] == top[x]))
-        low, high = wilson_interval(hits, int(chosen.sum()), confidence=0.999)
-        assert low - 1e-12 <= float(hit[x]) <= high + 1e-12
-        spread = used[chosen].std(ddof=1) / math.sqrt(chosen.sum()) + 1e-9
-        assert abs(used[chosen].mean() - float(expected[x])) <= 5 * spread
+def test_sft_n_vs_N_summarize_fits_the_terms():
+    sweep = experiment_module("sft_n_vs_N")
+    analysis = experiment_module("sft_n_vs_N", "analysis")
+    ns, big_ns = 2.0 ** np.arange(1, 9), 2.0 ** np.arange(0, 7)
+    n, big_n = (a.ravel() for a in np.meshgrid(ns, big_ns, indexing="ij"))
+    # an exact sum of the two terms with known constants: the fits recover them where one term dominates
+    statistical, coverage_term = 0.5 / n, 0.2 / big_n
+    table = pd.DataFrame({"num_prompts": n, "num_samples": big_n, "expected_error": statistical + coverage_term,
+                          "statistical_term": statistical / 0.01, "coverage_term": coverage_term / 0.1,
+                          "coverage": 6.0})
+    summary = analysis.summarize(table)
+    assert summary["levels"] == sweep.LEVELS and summary["coverage"] == 6.0
+    top = table[table.num_samples == big_ns.max()]
+    keep = analysis._decaying(top.expected_error)
+    ratio = np.asarray(top.expected_error)[keep] / np.asarray(top.statistical_term)[keep]
+    assert summary["fitted_constants"]["statistical"] == pytest.approx(np.exp(np.mean(np.log(ratio))), rel=1e-12)
+    assert -1.2 < summary["slopes"]["error_vs_n"]["slope"] < -0.5
 
 
-def test_searches_compile_once_and_record():
-    policy = rare_instance()
-    model_class = TabularClass.like(policy)
-    keys = jax.random.split(jax.random.PRNGKey(4), 600)
-    before = common.pairs_success_law.trace_count
-    result, n, big_n = common.search_sft_ray(policy, model_class, keys, EPS, DELTA, 0.1, 100.0, 30.0, 64)
-    assert common.pairs_success_law.trace_count - before <= 1 and result.budgets.size > 3  # ≤ 1: maybe cached
-    assert math.isfinite(result.estimate) and (n, big_n) == common.ray_point(result.estimate, 100.0, 30.0)
-    rows = common.search_rows(result, lambda b: common.ray_point(b, 100.0, 30.0), lambda a, b: a * b)
-    import pandas as pd
-
-    frame = pd.DataFrame(rows)
-    threshold = common.cell_threshold(frame, 0.9)
-    assert threshold["m_star"] == n * big_n and threshold["m_low"] <= threshold["m_star"] <= threshold["m_high"]
+def test_bad_parameters():
+    epsilon, class_size = experiment_module("sft_epsilon"), experiment_module("sft_class_size")
+    with pytest.raises(ValueError, match="algorithm must be 'sft' or 'adaptive'"):
+        epsilon.run_cell({"eps": 0.2, "algorithm": "dpo"}, jax.random.PRNGKey(0), 4)
+    with pytest.raises(ValueError, match="sft_epsilon supports eps ≥"):
+        epsilon.run_cell({"eps": 0.001, "algorithm": "sft"}, jax.random.PRNGKey(0), 4)
+    with pytest.raises(ValueError, match="model_class must be 'product' or 'tabular'"):
+        class_size.run_cell({"num_rare": 2, "model_class": "linear"}, jax.random.PRNGKey(0), 4)
+    with pytest.raises(ValueError, match="num_rare must lie in"):
+        class_size.run_cell({"num_rare": 0, "model_class": "product"}, jax.random.PRNGKey(0), 4)
 
 
-def test_ray_point():
-    assert common.ray_point(common.RAY_UNITS, 10.4, 3.2) == (11, 4)
-    assert common.ray_point(1, 10.0, 3.0) == (1, 1)
+def test_class_size_instance_pads_with_massless_prompts():
+    class_size = experiment_module("sft_class_size")
+    policy = class_size.instance(3)
+    probs, mu = np.asarray(policy.probs), np.asarray(policy.prompt_probs)
+    assert probs.shape == (class_size.MAX_RARE + 1, class_size.NUM_CANDIDATES + 1)
+    assert np.allclose(mu[:4], [0.8, 0.2 / 3, 0.2 / 3, 0.2 / 3]) and np.all(mu[4:] == 0)
+    assert np.allclose(probs.sum(axis=1), 1) and np.all(probs[4:, 0] == 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, overrides, seeds", [
     ("sft_coverage", {"num_candidates": [8, 16, 32], "ratio": [1.0]}, 36),
     ("sft_epsilon", {"eps": [0.4, 0.2, 0.1]}, 36),
@@ -163,40 +153,3 @@ def test_experiment_runs_on_a_tiny_grid(tmp_path, name, overrides, seeds):
             cells = sorted((c for c in summary["cells"] if c["algorithm"] == algorithm), key=lambda c: -c["eps"])
             assert cells[0]["m_star"] < cells[-1]["m_star"]
         assert summary["slopes"]["sft"]["slope"] < summary["slopes"]["adaptive"]["slope"] < 0
-
-
-def test_bad_parameters():
-    with pytest.raises(ValueError, match="algorithm must be 'sft' or 'adaptive'"):
-        get_experiment("sft_epsilon").run_cell({"eps": 0.2, "algorithm": "dpo"}, jax.random.PRNGKey(0), 4)
-    with pytest.raises(ValueError, match="sft_epsilon supports eps ≥"):
-        get_experiment("sft_epsilon").run_cell({"eps": 0.001, "algorithm": "sft"}, jax.random.PRNGKey(0), 4)
-    with pytest.raises(ValueError, match="model_class must be 'product' or 'tabular'"):
-        get_experiment("sft_class_size").run_cell({"num_rare": 2, "model_class": "linear"}, jax.random.PRNGKey(0), 4)
-    with pytest.raises(ValueError, match="num_rare must lie in"):
-        get_experiment("sft_class_size").run_cell({"num_rare": 0, "model_class": "product"}, jax.random.PRNGKey(0), 4)
-
-
-def test_adaptive_pick_law():
-    policy = rare_instance()
-    hit = jnp.array([1.0, 0.9, 0.8, 0.7, 0.6])
-    law = np.asarray(common.adaptive_pick_law(policy, hit))
-    assert np.allclose(law.sum(axis=1), 1)
-    top = np.asarray(policy.probs).argmax(axis=1)
-    assert np.allclose(law[np.arange(5), top], hit)
-    # the rest sits on a response outside the argmax set that the base can produce
-    for x in range(1, 5):
-        other = np.flatnonzero((law[x] > 0) & (np.arange(law.shape[1]) != top[x]))
-        assert other.size == 1 and np.asarray(policy.probs)[x, other[0]] > 0
-
-
-def test_adaptive_hit_law_padding_and_cap():
-    policy = rare_instance()
-    mu = math.log(2 / DELTA)
-    for cap in (3, 17, 60):
-        plain = common.adaptive_hit_law(policy, mu, cap)
-        padded = common.adaptive_hit_law(policy, mu, cap, max_cap=90)
-        np.testing.assert_allclose(np.asarray(plain[0]), np.asarray(padded[0]), rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(np.asarray(plain[1]), np.asarray(padded[1]), rtol=1e-12)
-        assert np.all(np.asarray(plain[1]) <= cap + 1e-12)
-    with pytest.raises(ValueError, match=r"cap must lie in \[1, max_cap=10\], got 20"):
-        common.adaptive_hit_law(policy, mu, 20, max_cap=10)

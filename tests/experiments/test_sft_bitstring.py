@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from sharpsim.measure.complexity import threshold_from_table
+from sharpsim.measure.sft_search import ray_point
+from sharpsim.referee import sft_laws
 from sharpsim.referee.exact_sft import exact_sft_success_probability
-from sharpsim.runner.experiment import experiment_module
-from sharpsim.measure import sft_engine as common
-from sharpsim.runner.experiment import get_experiment
-from sharpsim.runner.experiment import experiment_module
-sb = experiment_module("sft_bitstring")
 from sharpsim.referee.quantities import coverage_coefficient
+from sharpsim.runner.experiment import experiment_module, get_experiment
 from sharpsim.runner.sweep import default_layout, run_experiment
+
+sb = experiment_module("sft_bitstring")
 
 
 def test_instance_is_the_enumerated_bitstring():
@@ -37,18 +37,26 @@ def test_bad_parameters_raise():
         sb.instance(2.0**sb.HORIZON)
 
 
+def test_ray_units_are_theorem_4_1_at_c_1():
+    n0, big_n0, log_size = sb.ray_units(8.0)
+    assert log_size == pytest.approx(sb.NUM_PROMPTS * sb.HORIZON * math.log(2))
+    assert n0 == pytest.approx((log_size + math.log(1 / sb.RHO)) / (sb.DELTA * sb.EPS))
+    assert big_n0 == pytest.approx(8.0 * math.log(2 / sb.DELTA) / sb.EPS)
+
+
+@pytest.mark.slow
 def test_quick_sweep_compiles_once_and_brackets_the_exact_threshold(tmp_path):
     experiment = get_experiment("sft_bitstring")
-    assert experiment is sb.EXPERIMENT
+    assert experiment.sweep is sb.SWEEP
     layout = default_layout("sft_bitstring", tmp_path, quick=True)
     sb.instance(2.0)  # warm: the enumeration itself is not the law engine
-    before = common.pairs_success_law.trace_count
+    before = sft_laws.pairs_success_law.trace_count
     output = run_experiment(experiment, layout, quick=True, progress=False)
     # every coverage level shares the [X, 2^H] shapes: one trace for the whole sweep (0 if already cached)
-    assert common.pairs_success_law.trace_count - before <= 1
+    assert sft_laws.pairs_success_law.trace_count - before <= 1
     assert layout.figure_path.exists() and layout.summary_path.exists()
     cells = output.summary["cells"]
-    assert [c["coverage"] for c in cells] == experiment.quick_grid["coverage"]
+    assert [c["coverage"] for c in cells] == experiment.sweep.quick_grid["coverage"]
     assert all(math.isfinite(c["m_star"]) and c["m_low"] <= c["m_star"] <= c["m_high"] for c in cells)
     # the exact success probability (binomial counts, exact_sft) crosses 1 − ρ inside the measured interval:
     # P ≥ 1 − ρ at the interval's upper budget and < 1 − ρ one budget below its lower end
@@ -59,7 +67,7 @@ def test_quick_sweep_compiles_once_and_brackets_the_exact_threshold(tmp_path):
     prompts_unit, samples_unit, _ = sb.ray_units(coverage)
 
     def exact(budget):
-        n, big_n = common.ray_point(int(budget), prompts_unit, samples_unit)
+        n, big_n = ray_point(int(budget), prompts_unit, samples_unit)
         return exact_sft_success_probability(policy, n, big_n, sb.DELTA, sb.EPS)
 
     assert exact(upper) >= 1 - sb.RHO

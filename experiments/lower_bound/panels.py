@@ -1,0 +1,178 @@
+"""lower_bound figure panels. Convention: filled markers are non-adaptive learners against samples m, open markers
+adaptive learners against the mean samples E[m] (Def. D.1); axes that carry both say so in their label."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+
+from sharpsim.measure.hard_learners import ADAPTIVE, LEARNERS, TARGET_ERROR
+from sharpsim.measure.statistics import fit_loglog_slope, wilson_interval
+from sharpsim.runner import figures as plotting
+
+from .sweep import BASE, point_label
+
+LABELS = {"bayes": "Bayes-optimal (non-adaptive)", "bayes_adaptive": "Bayes, sample-until-revealed (adaptive)",
+          "sft": "SFT-Sharpening", "adaptive_sft": "adaptive SFT-Sharpening"}
+SHORT = {"bayes": "Bayes", "bayes_adaptive": "Bayes adaptive", "sft": "SFT", "adaptive_sft": "adaptive SFT"}
+MARKERS = {"bayes": "o", "bayes_adaptive": "s", "sft": "^", "adaptive_sft": "v"}
+COLORS = {"bayes": "tab:blue", "bayes_adaptive": "tab:cyan", "sft": "tab:red", "adaptive_sft": "tab:orange"}
+THEOREMS = {"thm_3_1": ("--", r"Thm. 3.1: $\kappa\,C\log|\Pi|/(\varepsilon^2(1+\log(C/\varepsilon)))$"),
+            "thm_d2": (":", r"Thm. D.2: $\kappa\,C\log|\Pi|/(\varepsilon(1+\log(C/\varepsilon)))$")}
+SWEEP_LABELS = {"coverage": ("coverage_actual", r"coverage $C_{cov,\gamma}=(1-\Delta)+M\Delta/2$", "$C$"),
+                "eps": ("eps", r"target error $\varepsilon$ ($\Delta=16\varepsilon$)", r"$\varepsilon$"),
+                "d": ("d", r"number of rare prompts $d$ ($\log|\Pi|=d\log M$)", "$d$")}
+BOTH_SAMPLES = r"$m^*$ (filled: non-adaptive) / $E[m]^*$ (open: adaptive)"
+
+
+def style(learner: str) -> dict:
+    """Marker, color, and an open face for adaptive learners (their x or y is E[m], not m)."""
+    open_face = {"markerfacecolor": "none"} if learner in ADAPTIVE else {}
+    return {"marker": MARKERS[learner], "color": COLORS[learner], **open_face}
+
+
+def success_curve(cell):
+    """(samples, E P_x[π̂(y*|x) > 1/2], Wilson low, high) of one learner's searched budgets (Lemma H.2 turns the
+    coordinate success s into 1 − Δ(1 − s))."""
+    cell = cell.sort_values("samples_mean")
+    delta = cell.delta.iloc[0]
+    low, high = wilson_interval(cell.successes.to_numpy(), cell.trials.to_numpy())
+    to_px = lambda error_free: 1.0 - delta * (1.0 - np.asarray(error_free, float))  # noqa: E731
+    return cell.samples_mean.to_numpy(), to_px(cell.successes / cell.trials), to_px(low), to_px(high)
+
+
+def success_panel(ax, table, learners, constants, tag: str) -> None:
+    """Success against samples at the base point, for the non-adaptive (against m) or adaptive (against E[m])
+    learners, with the κ-fitted rate of Thm 3.1 or D.2 as a vertical line."""
+    base = table[table.point == point_label("coverage", BASE["coverage"])]
+    if base.empty:
+        ax.set_axis_off()
+        return
+    adaptive = learners[0] in ADAPTIVE
+    for learner in learners:
+        plotting.errorbar_points(ax, *success_curve(base[base.learner == learner]), **style(learner),
+                                 label=LABELS[learner])
+    eps = base.eps.iloc[0]
+    ax.axhline(1 - eps, color="0.5", linewidth=0.8)
+    ax.annotate(r"target $1-\varepsilon$", (0.42, 1 - eps), xycoords=("axes fraction", "data"), va="bottom",
+                fontsize=8, color="0.4")
+    name = "thm_d2" if adaptive else "thm_3_1"
+    ax.axvline(constants[name] * base[name].iloc[0], color="black", linestyle=THEOREMS[name][0], linewidth=1.1,
+               label=THEOREMS[name][1].split(":")[0] + r": $\kappa\cdot$rate")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # about one decade: label 1, 2, 5 × 10^k only
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(r"mean samples $E[m]$ (adaptive oracle, Def. D.1)" if adaptive else r"samples $m = nN$")
+    ax.set_ylabel(r"$E_I\,P_{x\sim\mu}[\hat\pi(y^*_\gamma(x)|x)>1/2]$")
+    ax.legend(fontsize=7.5, loc="lower right")
+    d, big_m = int(base.d.iloc[0]), int(base.num_candidates.iloc[0])
+    kind = "adaptive, vs E[m]" if adaptive else "non-adaptive, vs m"
+    ax.set_title(f"({tag}) success, {kind} (C={BASE['coverage']:g}, ε=1/{1 / eps:g}, d={d}, M={big_m})",
+                 fontsize=10)
+
+
+def log_ticks(ax, values, as_fraction: bool) -> None:
+    ticks = np.sort(np.unique(np.asarray(values, float)))
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"1/{1 / t:g}" if as_fraction else f"{t:.3g}" for t in ticks])
+
+
+def _slope_lines(slopes: dict) -> list[str]:
+    lines = [f"{SHORT[k]}: {v['slope']:.2f} [{v['slope_low']:.2f}, {v['slope_high']:.2f}]"
+             for k, v in slopes.items() if k in LEARNERS]
+    if "bayes_vs_M" in slopes:
+        fit = slopes["bayes_vs_M"]
+        lines.append(f"Thm. 3.1 curve: {slopes['thm_3_1_curve']['slope']:.2f}; Bayes vs M: {fit['slope']:.2f} "
+                     f"[{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]")
+    if "thm_d2_curve" in slopes:
+        lines.append(f"Thm. 3.1 curve: {slopes['thm_3_1_curve']['slope']:.2f}; "
+                     f"Thm. D.2 curve: {slopes['thm_d2_curve']['slope']:.2f}")
+    return lines
+
+
+def sweep_panel(ax, rows, axis: str, slopes: dict, constants: dict, tag: str) -> None:
+    """m* (E[m]* for adaptive learners) against one swept parameter, with fitted slopes and the κ-fitted rates."""
+    sweep = rows[rows.sweep == axis]
+    column, xlabel, symbol = SWEEP_LABELS[axis]
+    if sweep.empty:
+        ax.set_axis_off()
+        return
+    for learner in LEARNERS:
+        part = sweep[sweep.learner == learner].sort_values(column)
+        x, y = part[column].to_numpy(float), part.m_star.to_numpy(float)
+        high = np.where(np.isfinite(part.m_star_high), part.m_star_high, y)
+        plotting.errorbar_points(ax, x, y, part.m_star_low, high, **style(learner))
+        if learner in slopes:
+            ax.plot(x, fit_loglog_slope(x, y).predict(x), color=COLORS[learner], linewidth=0.8, alpha=0.7)
+    bayes = sweep[sweep.learner == "bayes"].sort_values(column)
+    for name, (line_style, _) in THEOREMS.items():
+        ax.plot(bayes[column], constants[name] * bayes[name], color="black", linestyle=line_style, linewidth=1.2)
+    corner = (0.97, 0.03, "right", "bottom") if axis == "coverage" else (0.03, 0.97, "left", "top")  # empty corner
+    ax.text(*corner[:2], "slopes (95% t):\n" + "\n".join(_slope_lines(slopes)), transform=ax.transAxes,
+            ha=corner[2], va=corner[3], fontsize=7, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    log_ticks(ax, bayes[column], axis == "eps")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(BOTH_SAMPLES)
+    ax.set_title(f"({tag}) samples for success $\\geq 1-\\varepsilon$ vs {symbol}", fontsize=10)
+
+
+def ratio_panel(ax, rows, constants: dict, bound_of: dict) -> None:
+    """m*/(κ·rate) for every cell, against κ·rate; the band spans the Bayes learners' ratios on these same cells
+    (κ is fitted on them, so the band shows their scatter about 1, not an independent check)."""
+    for learner in LEARNERS:
+        part = rows[rows.learner == learner]
+        scale = constants[bound_of[learner]] * part.bound
+        y = (part.m_star / scale).to_numpy(float)
+        high = np.where(np.isfinite(part.m_star_high), part.m_star_high / scale, y)
+        plotting.errorbar_points(ax, scale, y, part.m_star_low / scale, high, **style(learner))
+    bayes = rows[rows.learner.isin(["bayes", "bayes_adaptive"])]
+    scaled = bayes.ratio / [constants[bound_of[k]] for k in bayes.learner]
+    ax.axhspan(float(np.nanmin(scaled)), float(np.nanmax(scaled)), color="tab:blue", alpha=0.12)
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 6)
+    ax.legend(handles=[Patch(color="tab:blue", alpha=0.12, label="range of the Bayes learners' ratios\n"
+                             "on these same cells (κ fitted on them)"),
+                       plotting.plt.Line2D([], [], color="black", linestyle="--", linewidth=1,
+                                           label="ratio 1: the fitted κ·rate")], fontsize=7.5, loc="upper right")
+    ax.set_xlabel(r"bound $\kappa\cdot$rate (Thm. 3.1 non-adaptive, Thm. D.2 adaptive)")
+    ax.set_ylabel(r"$m^*/(\kappa\cdot$rate$)$, $E[m]^*/(\kappa\cdot$rate$)$ (open)")
+    ax.set_title("(f) measured / bound, every cell", fontsize=10)
+
+
+def lemma_panel(ax, points: dict, level: float) -> None:
+    """Lemmas H.3/H.4: the Bayes learners' coordinate error against m/(dM/Δ) and E[m]/(dM), every searched budget."""
+    for learner, part in points.items():
+        plotting.errorbar_points(ax, part.x, part.error, part.low, part.high, **style(learner))
+    ax.axhline(level, color="black", linestyle="--", linewidth=1)
+    ax.axhline(TARGET_ERROR, color="0.5", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(FixedLocator([0.25, 0.5, 1, 2, 4]))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels(["1/4", "1/2", "1", "2", "4"])
+    ax.set_ylim(3e-3, 1.2)
+    ax.set_xlabel(r"$m/(dM/\Delta)$ (non-adaptive, filled), $E[m]/(dM)$ (adaptive, open)")
+    ax.set_ylabel(r"coordinate error $P[\hat\jmath_i\neq j_i]$")
+    ax.set_title("(g) Lemmas H.3/H.4: Bayes error vs scaled samples", fontsize=10)
+
+
+def key_panel(ax, constants: dict) -> None:
+    """The shared legend: learners (filled: m, open: E[m]), the κ-fitted theorems and the Lemma H.3/H.4 levels."""
+    handles = [plotting.plt.Line2D([], [], linestyle="none", label=LABELS[k], **style(k)) for k in LEARNERS]
+    for name, fitted_to in (("thm_3_1", "Bayes"), ("thm_d2", "adaptive Bayes")):
+        line_style, text = THEOREMS[name]
+        handles.append(plotting.plt.Line2D([], [], color="black", linestyle=line_style,
+                                           label=f"{text},\n" + rf"$\kappa$={constants[name]:.3g} fitted to {fitted_to}"))
+    handles += [plotting.plt.Line2D([], [], color="black", linestyle="--", linewidth=1,
+                                    label="(g) Lemma H.3/H.4 level 1/8"),
+                plotting.plt.Line2D([], [], color="0.5", linewidth=0.8, label="(g) target coordinate error ε/Δ = 1/16")]
+    ax.set_axis_off()
+    ax.legend(handles=handles, loc="center", fontsize=8.5, frameon=False,
+              title="filled: non-adaptive, samples m\nopen: adaptive, mean samples E[m]", title_fontsize=9)

@@ -1,0 +1,220 @@
+"""Learners run through the oracle on the hard family of Appendix H, and the search for their sample complexity.
+
+Thm 3.1 (Thm 3.1′ for p > 1) says that on Π = {π^I : I ∈ [M]^d} with Δ = 16ε and M ≍ C ε^(−1/p) no learner with
+the sample-and-evaluate oracle reaches E_I E P_x[π̂(y^I_γ(x)|x) > 1/2] ≥ 1 − ε with fewer than
+m ≳ C log|Π| / (ε^(1+1/p)(1 + log(C ε^(−1/p)))) samples; Thm D.2 (and Thm 3.1′'s adaptive half) bounds E[m] of an
+adaptive learner by the same rate with ε^(1/p) in place of ε^(1+1/p). The empirical counterpart is the smallest
+budget at which a learner succeeds, for I drawn from the uniform prior of the lower bound. Four learners:
+
+* ``"bayes"``: the Bayes-optimal non-adaptive learner (``bayes_hard_learner``, N = 1, the best split of m;
+  budget = m). Lemma H.3: its coordinate error stays ≥ 1/8 until m ≳ dM/Δ.
+* ``"bayes_adaptive"``: the Bayes decision with sample-until-revealed (``adaptive_bayes_hard_learner``; budget = n
+  prompts, E[m] reported). Lemma H.4: E[m] ≳ dM.
+* ``"sft"``: SFT-Sharpening with N = ⌈ln(2Δ/ε)/a⌉ (Prop. C.1's N at the rare prompts' argmax mass a, so best-of-N
+  misses w.p. ≤ ε/(2Δ)) and the MLE over the realizable class {π^BoN_N : π ∈ Π} (budget = n; m = nN).
+* ``"adaptive_sft"``: adaptive SFT-Sharpening (Eq. 10) with μ = ln(2Δ/ε) (Lemma I.1: miss ≤ ε/(2Δ)) and the MLE over
+  {π^AdaBoN_μ : π ∈ Π} (budget = n; E[m] reported).
+
+Success (Lemma H.2). Every learner is right at x_0, so E P_x[π̂(y*|x) > 1/2] = 1 − Δ·(coordinate error), and the
+target 1 − ε is "coordinate error ≤ ε/Δ". Each (seed, rare prompt) is one Bernoulli trial "ĵ_i = j_i and
+π̂(y_{j_i}|x_i) > 1/2"; ``measure_learner`` finds the smallest budget with success ≥ 1 − ε/Δ by
+``sample_complexity`` (Wilson 95% per budget; the d trials of one seed share its prompt counts, a weak dependence
+the intervals ignore).
+
+Compile once. Every shape is padded (``padded_shapes``: largest d, M, budget cap and samples per prompt over the
+instances of a sweep), the budget and N are traced, so ``run_learner`` compiles once per learner and shape set
+(``run_learner.trace_count``), never per budget or instance.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import sharpsim as ss
+from sharpsim.algorithms.adaptive_sft import adaptive_sft_sharpen
+from sharpsim.algorithms.bayes_hard import adaptive_bayes_hard_learner, bayes_hard_learner
+from sharpsim.algorithms.best_of_n import running_best_index
+from sharpsim.core.oracle import Oracle
+from sharpsim.instances.hard import DELTA_PER_EPS
+from sharpsim.measure.complexity import SampleComplexity, sample_complexity
+from sharpsim.core.jit import counted_jit
+
+LEARNERS = ("bayes", "bayes_adaptive", "sft", "adaptive_sft")
+ADAPTIVE = ("bayes_adaptive", "adaptive_sft")
+TARGET_ERROR = 1.0 / DELTA_PER_EPS  # coordinate error ε/Δ (Lemma H.2)
+BOOST = math.log(2 * DELTA_PER_EPS)  # ln(2Δ/ε): per-visit miss probability of BoN / AdaBoN ≤ ε/(2Δ)
+SEED_BATCH = 32  # seeds per vectorized batch of jax.lax.map: bounds the memory of the padded draws
+
+
+def check_learner(learner) -> str:
+    if learner not in LEARNERS:
+        raise ValueError(f"learner must be one of {LEARNERS}, got {learner!r}")
+    return learner
+
+
+def hard_instance(point: Mapping, max_rare: int | None = None, max_candidates: int | None = None) -> ss.HardClass:
+    """The hard class of Appendix H at ``point`` = {coverage, eps, d[, p]}: Δ = 16ε and the M whose C_cov,γ,p is
+    closest to ``coverage`` (p = 1 unless given; ``hard_parameters``), padded to (``max_rare``, ``max_candidates``)."""
+    missing = {"coverage", "eps", "d"} - set(point)
+    if missing:
+        raise ValueError(f"point must give coverage, eps and d (and optionally p), got {dict(point)!r}")
+    params = ss.hard_parameters(point["coverage"], point["eps"], point["d"], p=point.get("p", 1))
+    return ss.HardClass(params["num_rare"], params["num_candidates"], params["delta"], params["gamma"],
+                        max_rare=max_rare, max_candidates=max_candidates)
+
+
+def sft_num_samples(model_class: ss.HardClass) -> int:
+    """N = ⌈ln(2Δ/ε)/a⌉: Prop. C.1's per-prompt best-of-N budget at the rare prompts (miss ≤ ε/(2Δ))."""
+    return math.ceil(BOOST / float(model_class.top_mass))
+
+
+def num_samples(learner: str, model_class: ss.HardClass) -> int:
+    """Samples per prompt: 1 (bayes), N (sft), or the per-prompt cap of an adaptive learner."""
+    check_learner(learner)
+    if learner == "bayes":
+        return 1
+    if learner == "bayes_adaptive":  # (1 − a)^(12M) ≈ e^(−24): the cap is never reached in practice
+        return 12 * int(model_class.num_candidates)
+    if learner == "sft":
+        return sft_num_samples(model_class)
+    return math.ceil(BOOST / float(model_class.other_mass)) + 1  # Eq. 10 always fires within ⌈μ/b⌉ + 1
+
+
+def predicted_budget(learner: str, model_class: ss.HardClass) -> int:
+    """Where the search starts: coordinate i is found w.p. ≈ 1 − exp(−budget·(Δ/d)·(per-visit hit)), so about
+    (d/Δ) ln(Δ/ε) visits are needed (Lemmas H.3, H.4)."""
+    check_learner(learner)
+    d, delta, a = int(model_class.num_rare), float(model_class.delta), float(model_class.top_mass)
+    visits = d / delta * math.log(1 / TARGET_ERROR)
+    return max(1, int({"bayes": visits / a, "bayes_adaptive": visits, "sft": 1.1 * visits,
+                       "adaptive_sft": 1.1 * visits}[learner]))
+
+
+def budget_cap(learner: str, model_class: ss.HardClass) -> int:
+    """The largest budget searched: the power of two at or above 4 × ``predicted_budget``."""
+    return 2 ** math.ceil(math.log2(4 * predicted_budget(learner, model_class)))
+
+
+def padded_shapes(classes: Sequence[ss.HardClass], learners: Sequence[str] = LEARNERS) -> dict:
+    """The static shapes that fit every class: max d and M, and per learner (largest budget cap, largest samples
+    per prompt). Cells padded to one shape set share one compilation per learner."""
+    if len(classes) == 0:
+        raise ValueError("classes must hold at least one HardClass, got an empty sequence")
+    shapes = {"max_rare": max(int(c.num_rare) for c in classes),
+              "max_candidates": max(int(c.num_candidates) for c in classes)}
+    for learner in learners:
+        shapes[check_learner(learner)] = (max(budget_cap(learner, c) for c in classes),
+                                          max(num_samples(learner, c) for c in classes))
+    return shapes
+
+
+class _PrefixFit:
+    """Fit only the first ``budget`` targets: SFT at n = budget from a fixed-shape draw of n_max prompts."""
+
+    def __init__(self, model_class: ss.HardClass, budget):
+        self.model_class, self.budget = model_class, budget
+        self.num_prompts, self.num_responses = model_class.num_prompts, model_class.num_responses
+
+    def fit(self, prompts, responses, weights=None):
+        return self.model_class.fit(prompts, responses, (jnp.arange(prompts.shape[0]) < self.budget) * 1.0)
+
+
+def sft_prefix(key, oracle, fit_class: ss.HardClass, num_prompts: int, max_samples: int, budget, samples):
+    """SFT-Sharpening at n = ``budget`` ≤ num_prompts and N = ``samples`` ≤ max_samples, both traced: the key split
+    and oracle calls of ``sft_sharpen`` at the padded shapes, best-of-N read off the first N draws
+    (``running_best_index``) and the MLE fitted on the first n picks. At (num_prompts, max_samples) it is
+    ``sft_sharpen(key, oracle, fit_class, num_prompts, max_samples)``."""
+    key_prompts, key_samples = jax.random.split(key)
+    prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
+    batch, oracle = oracle.sample(key_samples, prompts, max_samples)
+    pick = running_best_index(batch.log_probs)[:, samples - 1]
+    responses = jnp.take_along_axis(batch.responses, pick[:, None], axis=-1)[:, 0]
+    return _PrefixFit(fit_class, budget).fit(prompts, responses)
+
+
+@partial(counted_jit, static_argnames=("learner", "num_prompts", "max_samples"))
+def run_learner(model_class: ss.HardClass, keys, budget, samples, learner: str, num_prompts: int,
+                max_samples: int):
+    """Per seed: draw I ∼ Uniform([M]^d), run ``learner`` at ``budget`` (with ``samples`` per prompt for SFT)
+    through the oracle; returns (correct [seeds, max_rare]: ĵ_i = j_i and π̂(y_{j_i}|x_i) > 1/2, samples used
+    [seeds])."""
+
+    def one_seed(key):
+        key_index, key_run = jax.random.split(key)
+        base = model_class.random_member(key_index)
+        oracle = Oracle(base)
+        if learner == "bayes":
+            result, _ = bayes_hard_learner(key_run, oracle, model_class, num_prompts, 1, budget)
+            return result.index == base.index, result.queries.samples
+        if learner == "bayes_adaptive":
+            result, _ = adaptive_bayes_hard_learner(key_run, oracle, model_class, num_prompts, max_samples, budget)
+            return result.index == base.index, result.queries.samples
+        if learner == "sft":
+            fit_class = model_class.bon_class(samples)
+            fit = sft_prefix(key_run, oracle, fit_class, num_prompts, max_samples, budget, samples)
+            correct = (fit.index == base.index) & (fit_class.top_mass > 0.5)
+            return correct, jnp.asarray(budget * samples, jnp.int64)
+        fit_class = model_class.adaptive_bon_class(BOOST)
+        result, _ = adaptive_sft_sharpen(key_run, oracle, _PrefixFit(fit_class, budget), num_prompts, BOOST,
+                                         max_samples)
+        correct = (result.policy.index == base.index) & (fit_class.top_mass > 0.5)
+        active = jnp.arange(num_prompts) < budget
+        return correct, jnp.sum(jnp.where(active, result.samples_per_prompt, 0))
+
+    return jax.lax.map(one_seed, keys, batch_size=SEED_BATCH)
+
+
+def measure_learner(learner: str, model_class: ss.HardClass, keys, shapes: Mapping,
+                    resolution: float = 0.08) -> tuple[SampleComplexity, dict]:
+    """The threshold search for one learner on one (padded) instance: the smallest budget with coordinate error
+    ≤ ε/Δ (Lemma H.2), as (SampleComplexity, {budget: mean samples used}). ``shapes`` from ``padded_shapes``."""
+    check_learner(learner)
+    if learner not in shapes:
+        raise ValueError(f"shapes has no entry for learner {learner!r}; it has {sorted(shapes)}")
+    num_prompts, max_samples = shapes[learner]
+    samples = jnp.asarray(num_samples(learner, model_class), jnp.int64)
+    d = int(model_class.num_rare)
+    used: dict[int, float] = {}
+
+    def success_batch(batch_keys, budget):
+        correct, spent = run_learner(model_class, batch_keys, budget, samples, learner, num_prompts, max_samples)
+        used[int(budget)] = float(np.mean(np.asarray(spent)))
+        return np.asarray(correct)[:, :d].reshape(-1)
+
+    result = sample_complexity(success_batch, keys, TARGET_ERROR,
+                               initial_budget=min(predicted_budget(learner, model_class), num_prompts),
+                               max_budget=num_prompts, resolution=resolution)
+    return result, used
+
+
+def measured_records(learner: str, result: SampleComplexity, used: Mapping) -> dict:
+    """The search's per-budget records plus the learner, the (mean) samples used at each budget and m* with its
+    interval in samples (``inf`` where the search did not reach the target)."""
+
+    def samples_at(budget):
+        return used.get(int(budget), math.inf) if math.isfinite(budget) else math.inf
+
+    size = result.budgets.size
+    return {**result.records(), "learner": np.full(size, learner),
+            "samples_mean": np.array([samples_at(b) for b in result.budgets]),
+            "m_star": np.full(size, samples_at(result.estimate)),
+            "m_star_low": np.full(size, samples_at(result.lower)),
+            "m_star_high": np.full(size, samples_at(result.upper))}
+
+
+def measure_records(learners: Sequence[str], model_class: ss.HardClass, keys, shapes: Mapping,
+                    resolution: float = 0.08) -> dict[str, list]:
+    """``measured_records`` of every learner on one instance, concatenated column by column (one row per
+    evaluated budget and learner): the bulk of a lower-bound sweep cell."""
+    columns: dict[str, list] = {}
+    for learner in learners:
+        records = measured_records(learner, *measure_learner(learner, model_class, keys, shapes, resolution))
+        for name, values in records.items():
+            columns.setdefault(name, []).extend(np.asarray(values).tolist())
+    return columns

@@ -1,0 +1,144 @@
+"""sharpsim.measure.hard_learners: the budget formulas and padded shapes against hand computations, the fixed-shape
+SFT against sft_sharpen and a numpy MLE, the Bayes learner's coordinate error against an exact numpy computation
+(Lemma H.3's setting), one compilation per shape set, and the records builder."""
+
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import sharpsim as ss
+from sharpsim.algorithms.sft import sft_sharpen
+from sharpsim.core.oracle import Oracle
+from sharpsim.measure import hard_learners
+from sharpsim.measure.complexity import SampleComplexity
+
+
+def exact_bayes_error(d, M, delta, m):
+    """Coordinate error of the N = 1 Bayes learner after m samples, in numpy (γ = 1/2, a = 2/M): K ~ Bin(m, Δ/d)
+    draws land at x_i; none is the argmax w.p. (1 − a)^K, the K draws are then uniform on the M − 1 others with D
+    distinct (occupancy recursion), and the uniform posterior on the M − D unseen candidates is right w.p.
+    1/(M − D)."""
+    a = 2.0 / M
+    draws = np.arange(m + 1)
+    log_binom = np.array([math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1) for k in draws])
+    weights = np.exp(log_binom + draws * math.log(delta / d) + (m - draws) * math.log1p(-delta / d))
+    occupancy = np.zeros(M)  # P(D = j) for j = 0..M−1 after k non-argmax draws
+    occupancy[0] = 1.0
+    error = 0.0
+    for k in range(m + 1):
+        error += weights[k] * (1.0 - a) ** k * np.sum(occupancy * (1.0 - 1.0 / (M - np.arange(M))))
+        stay = occupancy * np.arange(M) / (M - 1)
+        move = np.concatenate([[0.0], occupancy[:-1] * (M - 1 - np.arange(M - 1)) / (M - 1)])
+        occupancy = stay + move
+    return error
+
+
+def test_budget_formulas_by_hand():
+    d, M, delta = 3, 10, 0.25
+    model_class = ss.HardClass(d, M, delta)
+    a, b = 2 / M, (M - 2) / (M * (M - 1))  # γ = 1/2
+    boost = math.log(32)  # ln(2Δ/ε) with Δ = 16ε
+    assert hard_learners.num_samples("bayes", model_class) == 1
+    assert hard_learners.num_samples("bayes_adaptive", model_class) == 12 * M
+    assert hard_learners.num_samples("sft", model_class) == math.ceil(boost / a)
+    assert hard_learners.num_samples("adaptive_sft", model_class) == math.ceil(boost / b) + 1
+    visits = d / delta * math.log(16)
+    expected = {"bayes": visits / a, "bayes_adaptive": visits, "sft": 1.1 * visits, "adaptive_sft": 1.1 * visits}
+    for learner, value in expected.items():
+        assert hard_learners.predicted_budget(learner, model_class) == int(value)
+        cap = hard_learners.budget_cap(learner, model_class)
+        assert cap >= 4 * int(value) > cap / 2 and cap & (cap - 1) == 0  # the next power of two
+
+
+def test_padded_shapes_take_the_maximum_and_bad_input_is_refused():
+    small, large = ss.HardClass(2, 8, 0.5), ss.HardClass(5, 20, 0.25)
+    shapes = hard_learners.padded_shapes([small, large])
+    assert (shapes["max_rare"], shapes["max_candidates"]) == (5, 20)
+    for learner in hard_learners.LEARNERS:
+        caps = [hard_learners.budget_cap(learner, c) for c in (small, large)]
+        samples = [hard_learners.num_samples(learner, c) for c in (small, large)]
+        assert shapes[learner] == (max(caps), max(samples))
+    assert hard_learners.padded_shapes([large, small]) == shapes
+    assert set(hard_learners.padded_shapes([small], ("bayes",))) == {"max_rare", "max_candidates", "bayes"}
+    with pytest.raises(ValueError, match="classes must hold at least one HardClass"):
+        hard_learners.padded_shapes([])
+    with pytest.raises(ValueError, match=r"learner must be one of .*got 'greedy'"):
+        hard_learners.padded_shapes([small], ("greedy",))
+    with pytest.raises(ValueError, match="shapes has no entry for learner 'sft'"):
+        hard_learners.measure_learner("sft", small, jax.random.split(jax.random.key(0), 2), {"bayes": (4, 1)})
+
+
+def test_hard_instance_follows_hard_parameters_and_pads():
+    point = {"coverage": 4.0, "eps": 1 / 64, "d": 3}
+    params = ss.hard_parameters(4.0, 1 / 64, 3)
+    model_class = hard_learners.hard_instance(point, max_rare=6, max_candidates=40)
+    assert (int(model_class.num_rare), int(model_class.num_candidates)) == (3, params["num_candidates"])
+    assert float(model_class.delta) == pytest.approx(16 / 64, rel=1e-12)
+    assert (model_class.max_rare, model_class.max_candidates) == (6, 40)
+    with pytest.raises(ValueError, match="point must give coverage, eps and d"):
+        hard_learners.hard_instance({"coverage": 4.0, "eps": 0.1})
+
+
+def test_fixed_shape_sft_is_sft_sharpen_at_full_shape():
+    model_class = ss.HardClass(3, 9, 0.5)
+    fit_class = model_class.bon_class(7)
+
+    def both(key):
+        key_index, key_run = jax.random.split(key)
+        oracle = Oracle(model_class.random_member(key_index))
+        expected, _ = sft_sharpen(key_run, oracle, fit_class, 30, 7)
+        return hard_learners.sft_prefix(key_run, oracle, fit_class, 30, 7, 30, 7).index, expected.policy.index
+
+    fitted, expected = jax.jit(jax.vmap(both))(jax.random.split(jax.random.PRNGKey(0), 20))
+    assert np.array_equal(np.asarray(fitted), np.asarray(expected))
+
+
+def test_fixed_shape_sft_prefix_is_the_numpy_mle_of_the_first_picks():
+    d, M, n_max, N_max, n, N = 3, 6, 40, 9, 17, 4
+    model_class = ss.HardClass(d, M, 0.6)
+    fit_class = model_class.bon_class(N)
+    key_index, key_run = jax.random.split(jax.random.PRNGKey(3))
+    oracle = Oracle(model_class.random_member(key_index))
+    fit = hard_learners.sft_prefix(key_run, oracle, fit_class, n_max, N_max, n, N)
+    key_prompts, key_samples = jax.random.split(key_run)  # the same draws, read in numpy
+    prompts, oracle = oracle.draw_prompts(key_prompts, n_max)
+    batch, _ = oracle.sample(key_samples, prompts, N_max)
+    prompts, responses, log_probs = (np.asarray(v) for v in (prompts, batch.responses, batch.log_probs))
+    picks = responses[np.arange(n_max), np.argmax(log_probs[:, :N], axis=1)]  # first maximum of the first N
+    for i in range(1, d + 1):
+        counts = np.bincount(picks[:n][prompts[:n] == i], minlength=M + 1)[1:]
+        assert int(fit.index[i - 1]) == int(np.argmax(counts))  # most frequent pick, lowest index among ties
+
+
+def test_bayes_learner_matches_the_exact_coordinate_error_and_compiles_once():
+    d, M, delta, seeds = 2, 8, 0.5, 256
+    model_class = ss.HardClass(d, M, delta)
+    shapes = hard_learners.padded_shapes([model_class], ("bayes",))
+    num_prompts = shapes["bayes"][0]
+    keys = jax.random.split(jax.random.PRNGKey(7), seeds)
+    before = hard_learners.run_learner.trace_count
+    for budget in (8, 24):
+        correct, spent = hard_learners.run_learner(model_class, keys, np.int64(budget), np.int64(1), "bayes",
+                                                   num_prompts, 1)
+        np.testing.assert_array_equal(np.asarray(spent), budget)
+        error = 1.0 - np.asarray(correct)[:, :d].mean()
+        exact = exact_bayes_error(d, M, delta, budget)
+        assert abs(error - exact) <= 4.5 * math.sqrt(exact * (1 - exact) / (seeds * d)), (budget, error, exact)
+    assert hard_learners.run_learner.trace_count - before <= 1
+
+
+def test_measured_records_convert_budgets_to_samples():
+    result = SampleComplexity(estimate=8.0, lower=4.0, upper=math.inf, target=15 / 16, confidence=0.95,
+                              interval_method="wilson", budgets=np.array([2, 4, 8]), successes=np.array([1, 5, 9]),
+                              trials=np.array([10, 10, 10]), converged=True)
+    used = {2: 20.0, 4: 41.5, 8: 80.25}
+    records = hard_learners.measured_records("sft", result, used)
+    assert set(records) >= {"budget", "successes", "trials", "learner", "samples_mean", "m_star", "m_star_low",
+                            "m_star_high", "threshold_estimate"}
+    np.testing.assert_array_equal(records["samples_mean"], [20.0, 41.5, 80.25])
+    np.testing.assert_array_equal(records["m_star"], [80.25] * 3)
+    np.testing.assert_array_equal(records["m_star_low"], [41.5] * 3)
+    assert np.all(np.isinf(records["m_star_high"]))
+    assert list(records["learner"]) == ["sft"] * 3
