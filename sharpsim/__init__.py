@@ -2,6 +2,13 @@
 
 Huang et al., "Self-Improvement in Language Models: The Sharpening Mechanism", ICLR 2025 (arXiv 2412.01951).
 
+The package's folders are the pipeline's stages: ``core`` (policies' protocol, ``TabularPolicy``, the sealed
+``Oracle``, ``Result``), ``policies`` (autoregressive policies over V^H, decoding), ``instances`` (the family registry),
+``classes`` (model classes Π), ``algorithms`` (best-of-N, SFT, adaptive SFT, RLHF, XPO, the Bayes learner),
+``referee`` (exact quantities and laws), ``theory`` (every bound by its theorem), ``measure`` (sample complexity,
+statistics), ``runner`` (experiments as folders, the resumable sweep, the command line, figures) and ``testing``
+(hypothesis strategies). Every public name is re-exported here: ``import sharpsim as ss; ss.<name>``.
+
 Importing sharpsim turns on JAX's float64 mode (``jax_enable_x64``): log-likelihoods of long sequences and
 tiny coverage masses p* need it, and every array sharpsim creates is float64 (or int64).
 """
@@ -10,99 +17,118 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from sharpsim.algorithms.adaptive_sft import (  # noqa: E402
-    AdaptiveSFTResult,
-    adaptive_sft_sharpen,
-    adaptive_stopping_time,
+from sharpsim.core import (  # noqa: E402
+    Algorithm,
+    ModelClass,
+    Oracle,
+    Policy,
+    QueryBudgetExceeded,
+    QueryCount,
+    Result,
+    SampleBatch,
+    SequencePolicy,
+    SizedModelClass,
+    StoppedBatch,
+    TabularPolicy,
+    as_tabular,
+    checked,
 )
-from sharpsim.algorithms.bayes_hard import (  # noqa: E402
-    BayesHardResult,
-    adaptive_bayes_hard_learner,
-    bayes_hard_learner,
-    hard_posterior,
-)
-from sharpsim.algorithms.best_of_n import BestOfNResult, best_of_n, best_of_n_law, running_best_index  # noqa: E402
-from sharpsim.algorithms.rlhf import RLHFResult, rlhf_regression_loss, rlhf_sharpen  # noqa: E402
-from sharpsim.algorithms.sft import SFTResult, sft_sharpen  # noqa: E402
-from sharpsim.algorithms.xpo import XPOResult, xpo_sharpen  # noqa: E402
-from sharpsim.policies.autoregressive import (  # noqa: E402
+from sharpsim.policies import (  # noqa: E402
     AutoregressivePolicy,
+    Decoded,
+    LinearSoftmaxARPolicy,
+    MarkovPolicy,
     TreePolicy,
+    beam_search,
+    greedy_decode,
+    in_argmax_set,
     indices_to_sequences,
+    sample_with_temperature,
+    sequence_argmax,
     sequences_to_indices,
+    viterbi_decode,
 )
-from sharpsim.referee.sequence_mass import (  # noqa: E402
-    MassEstimate,
-    estimate_target_mass,
-    sequence_sharpening_error,
-    target_mass,
-)
+from sharpsim.instances import HardPolicy, SphereInstance, family_names, hard_parameters, make, register_family  # noqa: E402
+from sharpsim.instances.autoregressive import max_cut_brute_force, not_closed_best_mass  # noqa: E402
 from sharpsim.classes import (  # noqa: E402
     AutoregressiveLinearClass,
     FiniteClass,
     FiniteFit,
+    HardClass,
     LinearSoftmaxClass,
     LinearSoftmaxFit,
     ProductClass,
     TabularClass,
+    best_achievable_log_mass,
 )
-from sharpsim.policies.decoding import (  # noqa: E402
-    Decoded,
-    beam_search,
-    greedy_decode,
-    in_argmax_set,
-    sample_with_temperature,
-    sequence_argmax,
-    viterbi_decode,
+from sharpsim.algorithms import (  # noqa: E402
+    AdaptiveSFTResult,
+    BayesHardResult,
+    BestOfNResult,
+    RLHFResult,
+    SFTResult,
+    XPOResult,
+    adaptive_bayes_hard_learner,
+    adaptive_sft_sharpen,
+    adaptive_stopping_time,
+    best_of_n,
+    best_of_n_law,
+    bayes_hard_learner,
+    rlhf_regression_loss,
+    rlhf_sharpen,
+    running_best_index,
+    sft_sharpen,
+    xpo_sharpen,
 )
-from sharpsim.referee.exact_sft import (  # noqa: E402
+from sharpsim.algorithms.bayes_hard import hard_posterior  # noqa: E402
+from sharpsim.referee import (  # noqa: E402
+    MassEstimate,
+    argmax_mask,
+    argmax_mass,
+    concentrability,
+    coverage_coefficient,
+    density_ratio_moment,
+    estimate_target_mass,
     exact_sft_error_distribution,
     exact_sft_expected_error,
     exact_sft_success_probability,
-)
-from sharpsim.instances.registry import family_names, make, register_family  # noqa: E402
-from sharpsim.instances.sphere import SphereInstance  # noqa: E402  (registers "sphere")
-from sharpsim.instances.hard import HardClass, HardPolicy, hard_parameters  # noqa: E402  (registers "hard")
-from sharpsim.referee.kl_regularized import (  # noqa: E402
-    concentrability,
-    density_ratio_moment,
     expected_log_likelihood,
-    log_ratio_range,
-    loss_concentrability,
-    power_policy,
-    regularized_objective,
-    reward_range,
-    sharpening_beta,
-)
-from sharpsim.instances.autoregressive import max_cut_brute_force, not_closed_best_mass  # noqa: E402  (registers)
-from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy, best_achievable_log_mass  # noqa: E402
-from sharpsim.policies.markov import MarkovPolicy  # noqa: E402
-from sharpsim.core.oracle import Oracle, QueryBudgetExceeded, QueryCount, SampleBatch  # noqa: E402
-from sharpsim.core.policy import TabularPolicy, as_tabular  # noqa: E402
-from sharpsim.referee.quantities import (  # noqa: E402
-    argmax_mask,
-    argmax_mass,
-    coverage_coefficient,
     hellinger_squared,
     hellinger_squared_per_prompt,
     is_sharpened,
     kl_divergence,
     kl_divergence_per_prompt,
+    log_ratio_range,
+    loss_concentrability,
     margin,
     mode_coverage_coefficient,
+    power_policy,
     prompt_margins,
+    regularized_objective,
+    reward_range,
+    sequence_sharpening_error,
+    sharpening_beta,
     sharpening_error,
     sharpness,
+    target_mass,
 )
-
-from sharpsim import theory  # noqa: E402  (modules: bounds and measurement)
+from sharpsim import testing, theory  # noqa: E402  (modules: strategies and bounds)
 from sharpsim.measure import complexity, statistics  # noqa: E402
-from sharpsim.theory import rlhf as theory_rlhf  # noqa: E402
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity  # noqa: E402
+from sharpsim.theory import rlhf as theory_rlhf  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Algorithm",
+    "ModelClass",
+    "Policy",
+    "Result",
+    "SequencePolicy",
+    "SizedModelClass",
+    "StoppedBatch",
+    "checked",
+    "testing",
     "AdaptiveSFTResult",
     "AutoregressiveLinearClass",
     "AutoregressivePolicy",

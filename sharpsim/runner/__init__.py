@@ -1,1 +1,4 @@
-"""TODO"""
+"""The runner: experiments as folders (``experiment``: ``Sweep``, ``Experiment``, ``load_experiment``), the resumable
+sweep store (``sweep``), the command line (``cli``) and the figure helpers (``figures``)."""
+
+from sharpsim.runner.experiment import Experiment, Sweep, experiment_module, get_experiment, load_experiment

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import hashlib
 import multiprocessing
 import os
 import sys
@@ -16,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
-from sharpsim.runner.sweep import default_layout, run_experiment
+from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
 
 
 def parse_assignment(text: str) -> tuple[str, list]:
@@ -104,7 +103,7 @@ def command_run(arguments) -> int:
     experiment = get_experiment(arguments.experiment)
     overrides = dict(parse_assignment(text) for text in arguments.set or [])
     grid = experiment.resolved_grid(arguments.quick, overrides)  # validates axis names early
-    tag = hashlib.sha1(repr((sorted(grid.items()), arguments.seeds, arguments.seed)).encode()).hexdigest()[:8]
+    tag = short_hash(repr((sorted(grid.items()), arguments.seeds, arguments.seed)), 8)
     layout = default_layout(experiment.name, arguments.out, tag=tag)
     print(f"{experiment.name}: {experiment.title}")
     print(f"  grid: {grid}")

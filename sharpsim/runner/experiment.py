@@ -195,11 +195,11 @@ def load_experiment(folder: str | os.PathLike) -> Experiment:
 
 def _folder_package(folder: Path) -> str:
     """Register ``folder`` as a package (so its files import each other relatively) and return its module name.
-    The name carries a digest of the path, so two folders of one name never collide."""
-    import hashlib
+    The name carries a hash of the path, so two folders of one name never collide."""
+    from sharpsim.runner.sweep import short_hash
 
     safe = re.sub(r"\W", "_", folder.name)
-    name = f"sharpsim_experiment_{safe}_{hashlib.sha1(str(folder).encode()).hexdigest()[:8]}"
+    name = f"sharpsim_experiment_{safe}_{short_hash(str(folder), 8)}"
     if name not in sys.modules:
         package = types.ModuleType(name)
         package.__path__ = [str(folder)]

@@ -12,13 +12,12 @@ then changing it recomputes the cell instead of reusing a stale one. (A change o
 needs ``--force``, or a bump of the experiment's ``settings["revision"]``.)
 
 Compile once: a ``run_cell`` should call module-level jitted functions whose shapes do not depend on the
-grid value (pass values as arrays, pad to a common shape). ``counted_jit`` counts traces so tests can
-assert that a sweep compiled once.
+grid value (pass values as arrays, pad to a common shape). ``sharpsim.core.jit.counted_jit`` counts traces so
+tests can assert that a sweep compiled once.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from sharpsim.core.jit import counted_jit  # noqa: F401  (re-exported: experiments count their compilations)
 from sharpsim.core.validation import check_positive_int
 from sharpsim.runner.experiment import Experiment
 
@@ -76,7 +76,12 @@ def cell_id(experiment_name: str, params: Mapping[str, Any], seeds: int, base_se
         record,
         sort_keys=True, default=_json_default,
     )
-    return hashlib.sha1(payload.encode()).hexdigest()[:16]
+    return short_hash(payload, 16)
+
+
+def short_hash(text: str, length: int) -> str:
+    """The first ``length`` hex characters of SHA-1(text): stable across runs, machines and Python versions."""
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
 
 
 def cell_key(base_seed: int, identifier: str) -> jax.Array:
@@ -144,22 +149,6 @@ def load_table(layout: Layout) -> pd.DataFrame:
     if not paths:
         raise FileNotFoundError(f"no stored cells under {layout.cells_dir}")
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-
-
-def counted_jit(function: Callable | None = None, **jit_kwargs) -> Callable:
-    """``jax.jit`` that counts how many times ``function`` is traced (``.trace_count``), so tests can assert
-    that a sweep compiled once rather than once per grid value."""
-    if function is None:
-        return functools.partial(counted_jit, **jit_kwargs)
-
-    @functools.wraps(function)
-    def traced(*args, **kwargs):
-        wrapper.trace_count += 1
-        return function(*args, **kwargs)
-
-    wrapper = jax.jit(traced, **jit_kwargs)
-    wrapper.trace_count = 0
-    return wrapper
 
 
 def atomic_write_text(text: str, path: Path) -> None:

@@ -4,8 +4,7 @@ produces when a user explores a single regime)."""
 import pytest
 
 from sharpsim.runner.cli import main
-from sharpsim.runner.experiment import experiment_names, get_experiment
-from sharpsim.runner.sweep import Experiment
+from sharpsim.runner.experiment import Experiment, experiment_names, get_experiment
 
 
 @pytest.mark.parametrize("name", experiment_names())
@@ -13,7 +12,7 @@ def test_experiment_is_well_formed(name):
     experiment = get_experiment(name)
     assert isinstance(experiment, Experiment) and experiment.name == name
     assert experiment.title and experiment.seeds >= 1
-    assert set(experiment.quick_grid) <= set(experiment.grid)
+    assert set(experiment.sweep.quick_grid) <= set(experiment.grid)
     assert experiment.resolved_grid(quick=True)
 
 

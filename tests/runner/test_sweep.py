@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sharpsim.runner.sweep import Experiment, counted_jit, default_layout, load_table, run_experiment
+from sharpsim.runner.experiment import Experiment, Sweep
+from sharpsim.runner.sweep import default_layout, load_table, run_experiment
 
 
 def _toy(calls, fail_on=None, settings=None, seed_rows=True, rows=None):
@@ -19,13 +20,15 @@ def _toy(calls, fail_on=None, settings=None, seed_rows=True, rows=None):
         draws = jax.random.uniform(key, (seeds if rows is None else rows,))
         return {"value": np.asarray(draws) + params["a"] * 10 + params["b"]}
 
-    def analyze(table, figure_path):
-        figure_path.write_bytes(b"png")
+    def summarize(table):
         return {"rows": len(table)}
 
-    return Experiment(name="toy", title="toy", grid={"a": [1, 2], "b": [0.5, 1.5, 2.5]}, seeds=4,
-                      run_cell=run_cell, analyze=analyze, quick_grid={"b": [0.5]}, quick_seeds=2,
-                      settings=settings or {}, seed_rows=seed_rows)
+    def plot(summary, table, figure_path):
+        figure_path.write_bytes(b"png")
+
+    sweep = Sweep(title="toy", grid={"a": [1, 2], "b": [0.5, 1.5, 2.5]}, seeds=4, run_cell=run_cell,
+                  quick_grid={"b": [0.5]}, quick_seeds=2, settings=settings or {}, seed_rows=seed_rows)
+    return Experiment("toy", sweep, summarize, plot)
 
 
 def test_table_is_tidy_one_row_per_cell_and_seed(tmp_path):
@@ -114,20 +117,7 @@ def test_unknown_override_axis_is_refused(tmp_path):
 
 
 def test_bad_columns_from_run_cell_are_refused(tmp_path):
-    experiment = Experiment(name="bad", title="", grid={"a": [1]}, seeds=3,
-                            run_cell=lambda p, k, s: {"x": np.zeros(3), "y": np.zeros(2)},
-                            analyze=lambda t, f: {})
+    sweep = Sweep(title="", grid={"a": [1]}, seeds=3, run_cell=lambda p, k, s: {"x": np.zeros(3), "y": np.zeros(2)})
+    experiment = Experiment("bad", sweep, summarize=lambda t: {}, plot=lambda s, t, f: None)
     with pytest.raises(ValueError, match="1-d columns of one length"):
         run_experiment(experiment, default_layout("bad", tmp_path), progress=False)
-
-
-def test_counted_jit_counts_traces_not_calls():
-    @counted_jit
-    def double(x):
-        return 2 * x
-
-    for value in (1.0, 2.0, 3.0):
-        double(jnp.asarray(value))
-    assert double.trace_count == 1
-    double(jnp.ones(3))  # a new shape is a new trace
-    assert double.trace_count == 2
