@@ -16,7 +16,7 @@ above (the π*_β term is constant). With "−" the objective would reward *larg
 any rich class, so "+" is the intended sign. The α-term on *base* samples is the optimism bonus: it
 pushes mass away from what π_base already samples.
 
-Queries (the generalised oracle of footnote 7). Per round: one prompt, one sample (ỹ with log π_base(ỹ|x)) and one
+Queries (the generalized oracle of footnote 7). Per round: one prompt, one sample (ỹ with log π_base(ỹ|x)) and one
 evaluation (log π_base(y|x) at the on-policy y), i.e. 2 sample-and-evaluate answers: the paper's m ≍ 2T (Thm J.2).
 The on-policy draw itself is the learner's own computation and is not an oracle query. Validation draws V responses
 from each of the T + 1 iterates and evaluates them: (T + 1)·V prompts and evaluations. ``queries`` reports both,
@@ -90,7 +90,7 @@ class XPOResult(Result):
         return self.policy
 
 
-class Parametrisation(NamedTuple):
+class Parametrization(NamedTuple):
     """How XPO sees a model class: ``log_policy(params) -> [X, Y]``; ``logits_at(params, x, y)`` and
     ``log_partition(params) -> [X]`` with log π(y|x) = logits_at − log_partition[x] (the partition cancels in the
     regression term, whose pairs share a prompt, so only the optimism term pays the O(|X||Y|) normalizer);
@@ -106,12 +106,12 @@ class Parametrisation(NamedTuple):
     value_range: Callable | None
 
 
-def parametrisation(model_class) -> Parametrisation:
-    """The parametrisation of a ``LinearSoftmaxClass`` (θ [d]) or a ``TabularClass`` (logits [X, Y])."""
+def parametrization(model_class) -> Parametrization:
+    """The parametrization of a ``LinearSoftmaxClass`` (θ [d]) or a ``TabularClass`` (logits [X, Y])."""
     if isinstance(model_class, LinearSoftmaxClass):
         features, radius = model_class.features, model_class.radius
         feature_norm = jnp.sqrt(jnp.max(jnp.sum(features**2, axis=-1)))
-        return Parametrisation(
+        return Parametrization(
             log_policy=lambda theta: jax.nn.log_softmax(features @ theta, axis=-1),
             logits_at=lambda theta, x, y: features[x, y] @ theta,
             log_partition=lambda theta: jax.nn.logsumexp(features @ theta, axis=-1),
@@ -121,7 +121,7 @@ def parametrisation(model_class) -> Parametrisation:
             value_range=lambda beta: 4.0 * beta * radius * feature_norm,
         )
     if isinstance(model_class, TabularClass):
-        return Parametrisation(
+        return Parametrization(
             log_policy=lambda logits: jax.nn.log_softmax(logits, axis=-1),
             logits_at=lambda logits, x, y: logits[x, y],
             log_partition=lambda logits: jax.nn.logsumexp(logits, axis=-1),
@@ -149,7 +149,7 @@ def xpo_objective(log_on, log_base_sample, on_policy_log_base, base_log_base, ma
     return value, residuals
 
 
-def round_loss(param: "Parametrisation", params, data, beta, alpha, loss_scale):
+def round_loss(param: "Parametrization", params, data, beta, alpha, loss_scale):
     """``xpo_objective`` at ``params`` on the buffer ``data`` = (prompts, on_policy, base_responses, ℓ, ℓ̃, mask).
 
     log π(y|x) − log π(ỹ|x) = logits(x, y) − logits(x, ỹ); the normalizer enters only through the α-term, and is
@@ -199,7 +199,7 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
         num_rounds, beta, alpha, num_steps, num_validation, learning_rate)
     check_class_matches_oracle(model_class, oracle)
     check_finite_response_base(oracle, "xpo_sharpen")
-    param = parametrisation(model_class)
+    param = parametrization(model_class)
     reward_range = param.reward_range if reward_range is None else reward_range
     value_range = (param.value_range(beta) if param.value_range is not None else None) if value_range is None \
         else value_range
@@ -294,7 +294,7 @@ def validate(key, oracle: Oracle, log_policy: Callable, iterates, beta, num_vali
 
 def select_prefix(validation, num_rounds):
     """The index XPO run for ``num_rounds`` ≤ T rounds returns: argmax of Ĵ_β over the first num_rounds + 1
-    iterates of a T-round run (valid because rounds and validation draws are keyed by their index). Vectorised:
+    iterates of a T-round run (valid because rounds and validation draws are keyed by their index). Vectorized:
     ``validation`` [..., T+1], ``num_rounds`` broadcastable int array."""
     validation = jnp.asarray(validation)
     index = jnp.arange(validation.shape[-1])

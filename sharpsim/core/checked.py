@@ -14,6 +14,9 @@ Wrap a jitted function (``checked(jax.jit(f))``) to reuse its compilation across
 the outermost wrapper, since an error can only be raised once the computation has run. A function traced
 under ``checked`` keeps its checks in JAX's trace cache: calling the same jitted function later without
 ``checked`` fails with JAX's "checkify.check which was not functionalized" error rather than skipping them.
+Conversely, a jitted function first traced *without* ``checked`` (an unbudgeted oracle, so no check was emitted)
+keeps that check-free trace: a later ``checked`` call of the same function does not add index checks (bad indices
+still give NaN, never clamped). Wrap with ``checked`` before the first call to get them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,16 @@ treedef (``lax.scan`` carries them; ``jit`` caches on them). Design consequences
 built inside ``vmap``/``jit`` from a *traced* base and queried there (the handle then holds that trace's
 values); once that transformation has returned, such an oracle's ledger is still readable but a query on it
 raises JAX's leaked-tracer error. An oracle over a concrete base works anywhere. The public constructor is
-``Oracle(base, budget=None)``: the ledger starts at zero and only queries charge it.
+``Oracle(base, budget=None)``: the ledger starts at zero and only queries charge it; a ledger rewritten from
+outside (``tree_map`` over the oracle's leaves) no longer matches its keyed tag and is refused at the next query.
+
+Limits of the seal, stated. It closes the conventional routes (attributes, ``vars``, pytree leaves, repr, pickle,
+forged ledgers), not every route a determined program has: (i) a function that queries the oracle, once traced
+(``jax.make_jaxpr``, ``jit(...).lower``), carries π_base's arrays as constants of its program, as any closed-over
+array would; (ii) ``sample_until`` runs the learner's stop rule over the whole tape, vectorized over k: the rule
+receives the running maximum at k only, but a rule that exports values through host callbacks
+(``jax.debug.callback``) could read the maxima past its stop; (iii) in-process introspection (``gc``, private
+names) reaches any Python object. A learner is trusted not to take these routes; every built-in one does not.
 
 Budget (a cap on ``queries.total``). Eagerly a query that would exceed it raises ``QueryBudgetExceeded``
 before anything is drawn (``sample_until`` draws its tape internally first; nothing is returned). Inside
@@ -36,6 +45,7 @@ are −1 with log-probability −inf.
 from __future__ import annotations
 
 import math
+import os
 import weakref
 
 import jax
@@ -50,6 +60,29 @@ from sharpsim.core.validation import check_positive_int, is_concrete
 __all__ = ["Oracle", "QueryBudgetExceeded", "QueryCount", "Result", "SampleBatch", "StoppedBatch"]
 
 
+MAX_COUNT = 2**62  # the largest budget or count accepted: sums of two stay inside int64
+
+
+def _ledger_keys():
+    # a keyed checksum of the ledger, kept in this closure: a ledger rewritten from outside the oracle's queries
+    # (tree_map over an oracle's leaves) fails to match its tag
+    randomness = np.random.default_rng(int.from_bytes(os.urandom(8), "little"))
+    modulus = 2**31 - 1
+    keys = randomness.integers(1, modulus, size=4)
+
+    def tag(queries: QueryCount) -> jax.Array:
+        value = jnp.int64(keys[3])
+        for key, count in zip(keys[:3], (queries.prompts, queries.samples, queries.evaluations)):
+            value = (value + jnp.int64(key) * (jnp.asarray(count, jnp.int64) % modulus)) % modulus
+        return value
+
+    return tag
+
+
+_ledger_tag = _ledger_keys()
+_HASH_SALT = int.from_bytes(os.urandom(8), "little")
+
+
 class _Sealed:
     """Opaque stand-in for π_base in an oracle's static pytree part; equal iff it seals the same object."""
 
@@ -59,7 +92,7 @@ class _Sealed:
         return isinstance(other, _Sealed) and _unseal(self) is _unseal(other)
 
     def __hash__(self) -> int:
-        return id(_unseal(self))
+        return hash(id(_unseal(self)) ^ _HASH_SALT)  # salted: the hash must not be the base's address
 
     def __repr__(self) -> str:
         return "<sealed π_base>"
@@ -117,14 +150,17 @@ class Oracle:
     ``sample_responses`` and ``log_prob``: the ``Policy`` protocol), with a query ledger and an optional
     ``budget`` on ``queries.total``. See the module docstring."""
 
-    __slots__ = ("_queries", "_budget", "_sealed", "_spaces")
+    __slots__ = ("_queries", "_tag", "_budget", "_sealed", "_spaces")
 
     def __init__(self, base, budget: int | None = None):
         spaces = _spaces_of(base)
         if budget is not None:
             budget = check_positive_int(budget, "budget", minimum=0)
-        for name, value in (("_queries", QueryCount.zero()), ("_budget", budget), ("_sealed", _seal(base)),
-                            ("_spaces", spaces)):
+        if budget is not None and budget > MAX_COUNT:
+            raise ValueError(f"budget must be at most {MAX_COUNT} (int64 headroom), got {budget}")
+        queries = QueryCount.zero()
+        for name, value in (("_queries", queries), ("_tag", _ledger_tag(queries)), ("_budget", budget),
+                            ("_sealed", _seal(base)), ("_spaces", spaces)):
             object.__setattr__(self, name, value)
 
     # --- what a learner may read ----------------------------------------------------------------------
@@ -222,8 +258,13 @@ class Oracle:
         ``evaluations`` more evaluations would exceed the budget: for algorithms whose whole run is known in
         advance, so they can refuse before drawing anything. Charges nothing."""
         for name, amount in (("samples", samples), ("evaluations", evaluations)):
-            if is_concrete(amount) and np.any(np.asarray(amount) < 0):
-                raise ValueError(f"check_affordable({name}=...) must be non-negative, got {np.asarray(amount).tolist()}")
+            if is_concrete(amount):
+                array = np.asarray(amount)
+                if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+                    raise TypeError(f"check_affordable({name}=...) must be an integer count, got {array.tolist()!r}")
+                if np.any(array < 0) or np.any(array > MAX_COUNT):
+                    raise ValueError(f"check_affordable({name}=...) must lie in [0, {MAX_COUNT}], got {array.tolist()}")
+        self._verify_ledger()
         if self._budget is not None:
             added = QueryCount.tree_unflatten(None, tuple(jnp.asarray(v, jnp.int64) for v in (0, samples, evaluations)))
             self._check_budget(self._queries + added)
@@ -264,16 +305,29 @@ class Oracle:
             checkify.check(jnp.all(valid), INDEX_TAG + message + ", got {}", first_bad)
 
     def _charged(self, prompts=0, samples=0, evaluations=0) -> "Oracle":
+        self._verify_ledger()
         added = QueryCount.tree_unflatten(None, tuple(jnp.asarray(v, jnp.int64) for v in (prompts, samples, evaluations)))
         queries = self._queries + added
         budgeted = not all(isinstance(v, int) and v == 0 for v in (samples, evaluations))
         if self._budget is not None and budgeted:
             self._check_budget(queries)
         charged = object.__new__(Oracle)
-        for name, value in (("_queries", queries), ("_budget", self._budget), ("_sealed", self._sealed),
-                            ("_spaces", self._spaces)):
+        for name, value in (("_queries", queries), ("_tag", _ledger_tag(queries)), ("_budget", self._budget),
+                            ("_sealed", self._sealed), ("_spaces", self._spaces)):
             object.__setattr__(charged, name, value)
         return charged
+
+    def _verify_ledger(self) -> None:
+        """The ledger must be the one the oracle's own queries wrote: a ledger rewritten from outside (for example
+        by ``jax.tree_util.tree_map`` over the oracle) no longer matches its tag. Checked eagerly, and under
+        ``sharpsim.checked`` inside transformations."""
+        matches = _ledger_tag(self._queries) == self._tag
+        if is_concrete(matches):
+            if not np.all(np.asarray(matches)):
+                raise ValueError("this oracle's query ledger was altered outside its queries (for example by "
+                                 "tree_map over the oracle); only queries may change it")
+        elif checks_functionalized():
+            checkify.check(jnp.all(matches), INDEX_TAG + "this oracle's query ledger was altered outside its queries")
 
     def _check_budget(self, queries: QueryCount) -> None:
         message = ("this query needs {} sample-and-evaluate queries in total (samples {}, evaluations {}) but the "
@@ -313,12 +367,12 @@ class Oracle:
 
 
 def _flatten(oracle: Oracle):
-    return (oracle._queries,), (oracle._sealed, oracle._budget, oracle._spaces)
+    return (oracle._queries, oracle._tag), (oracle._sealed, oracle._budget, oracle._spaces)
 
 
 def _unflatten(static, children) -> Oracle:
     oracle = object.__new__(Oracle)
-    for name, value in zip(("_queries", "_sealed", "_budget", "_spaces"), (children[0], *static), strict=True):
+    for name, value in zip(("_queries", "_tag", "_sealed", "_budget", "_spaces"), (*children, *static), strict=True):
         object.__setattr__(oracle, name, value)
     return oracle
 

@@ -166,12 +166,12 @@ def cut_value(adjacency, sides) -> np.ndarray:
 
 
 def max_cut_brute_force(adjacency) -> tuple[float, np.ndarray]:
-    """(max-cut value, every maximizing 0/1 labelling [K, n]) by trying all 2^n labellings."""
+    """(max-cut value, every maximizing 0/1 labeling [K, n]) by trying all 2^n labelings."""
     adjacency = _check_adjacency(adjacency)
-    labellings = np.array(list(itertools.product((0, 1), repeat=adjacency.shape[0])))
-    values = cut_value(adjacency, labellings)
+    labelings = np.array(list(itertools.product((0, 1), repeat=adjacency.shape[0])))
+    values = cut_value(adjacency, labelings)
     best = values.max()
-    return float(best), labellings[values == best]
+    return float(best), labelings[values == best]
 
 
 @register_family("maxcut")

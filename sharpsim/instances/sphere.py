@@ -18,7 +18,7 @@ so  γ_margin = exp(2·scale·h/d) − 1  (= e^{1/2} − 1 ≈ 0.65 for scale 1,
     C_cov = 1/π_base(y*) = Σ_{y∈Y} exp(−2·scale·k(y)/d) ≥ |Y|·e^{−2·scale} = Ω(|Y|) = e^{Ω(d)}.
 
 Because C is linear, the distance profile from any codeword is the weight enumerator of C, so every choice of
-y* gives the same instance up to relabelling; ``optimum`` picks which (default: the last codeword, so that no
+y* gives the same instance up to relabeling; ``optimum`` picks which (default: the last codeword, so that no
 index-0 tie-breaking can masquerade as sharpening).
 
 Realizability (Theorem J.3): π*_β ∝ π_base^{1+1/β} = π_{(1+1/β)θ*}, which lies in Π_{φ,B} iff (1 + 1/β)·scale ≤ B.

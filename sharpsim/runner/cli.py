@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
+from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
 from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
 
 
@@ -48,6 +49,7 @@ def _report(output) -> str:
 
 def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, progress: bool) -> str:
     """Run one experiment; returns its report (a top-level function so worker processes can run it)."""
+    enable_compile_cache()  # a spawned worker starts with JAX's defaults; the environment carries the choice
     experiment = get_experiment(name)
     layout = default_layout(name, out, quick=quick)
     output = run_experiment(experiment, layout, quick=quick, force=force, base_seed=seed, progress=progress)
@@ -103,7 +105,8 @@ def command_run(arguments) -> int:
     experiment = get_experiment(arguments.experiment)
     overrides = dict(parse_assignment(text) for text in arguments.set or [])
     grid = experiment.resolved_grid(arguments.quick, overrides)  # validates axis names early
-    tag = short_hash(repr((sorted(grid.items()), arguments.seeds, arguments.seed)), 8)
+    # the folder is part of the tag: two experiment folders of one name never share stored cells
+    tag = short_hash(repr((str(experiment.folder), sorted(grid.items()), arguments.seeds, arguments.seed)), 8)
     layout = default_layout(experiment.name, arguments.out, tag=tag)
     print(f"{experiment.name}: {experiment.title}")
     print(f"  grid: {grid}")
@@ -124,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default=".", help="folder that receives results/ and figures/ (default: .)")
         p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        p.add_argument("--no-compile-cache", action="store_true",
+                       help="do not use JAX's persistent compilation cache (~/.cache/sharpsim/jax; "
+                            "SHARPSIM_COMPILE_CACHE=off or =FOLDER also set it)")
 
     reproduce = sub.add_parser("reproduce", help="run experiments and draw their figures")
     reproduce.add_argument("names", nargs="*", help="experiments to run (default: all)")
@@ -140,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
+    if getattr(arguments, "no_compile_cache", False):
+        os.environ[ENVIRONMENT_VARIABLE] = "off"
+    enable_compile_cache()
     handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run}
     try:
         return handlers[arguments.command](arguments)

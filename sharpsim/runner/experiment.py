@@ -57,7 +57,7 @@ class Sweep:
       title: one line for ``sharpsim list``.
       grid: axis name → values for the full run; cells are the cartesian product in axis order.
       seeds: seeds per cell in the full run.
-      run_cell: (params, key, seeds) → mapping of column name → 1-d array (all of one length), vectorised over
+      run_cell: (params, key, seeds) → mapping of column name → 1-d array (all of one length), vectorized over
         seeds.
       claim: the paper's statement the experiment checks (theorem number), for ``sharpsim list``.
       quick_grid / quick_seeds: replacements for ``--quick`` (missing axes keep the full values).

@@ -1,7 +1,7 @@
 """The sweep runner: executes an ``Experiment``'s cells with resume, then its analysis (the bsuite pattern).
 
 An experiment (``runner/experiment.py``) is a grid × seeds with a ``run_cell(params, key, seeds)`` that computes
-one cell *vectorised over seeds*, and an analysis (``summarize`` then ``plot``). ``run_experiment`` executes the cells that are not stored yet, each stored atomically as its own
+one cell *vectorized over seeds*, and an analysis (``summarize`` then ``plot``). ``run_experiment`` executes the cells that are not stored yet, each stored atomically as its own
 parquet file, so a run killed halfway loses at most the cell in flight and resumes where it stopped.
 
 Cell ids are stable hashes of (experiment, parameters, seeds, base seed, the experiment's fixed ``settings``).
@@ -108,7 +108,7 @@ def run_experiment(
     base_seed: int = 0,
     progress: bool = True,
 ) -> RunOutput:
-    """Run every cell of the experiment that is not stored yet, then analyse the whole table."""
+    """Run every cell of the experiment that is not stored yet, then analyze the whole table."""
     from sharpsim import __version__
 
     start = time.perf_counter()
@@ -215,4 +215,4 @@ def _json_default(value):
         return float(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {value!r}")
+    raise TypeError(f"not JSON-serializable: {value!r}")

@@ -20,7 +20,7 @@ from sharpsim.core.policy import TabularPolicy
 
 __all__ = ["gammas", "policy_pairs", "prob_rows", "prob_tables", "prompt_distributions", "tabular_policies"]
 
-# Levels a row entry can take before normalisation. The mixture of "ordinary", tiny and zero values makes
+# Levels a row entry can take before normalization. The mixture of "ordinary", tiny and zero values makes
 # exact ties, near-ties, tiny and dominant probabilities all likely in a few hundred examples.
 _TINY_LEVELS = (1e-12, 1e-15)
 _NEAR_TIE_FACTORS = (1.0 + 1e-9, 1.0 + 1e-12, 1.0 - 1e-12)

@@ -35,7 +35,7 @@ def _tiny_data(key):
 
 
 def brute_force_posterior(d, M, gamma, prompts, responses, log_probs):
-    """Enumerate every I ∈ [M]^d, multiply π^I(y|x)·1{ℓ = log π^I(y|x)} over the answers, normalise."""
+    """Enumerate every I ∈ [M]^d, multiply π^I(y|x)·1{ℓ = log π^I(y|x)} over the answers, normalize."""
     a = 1.0 / ((1.0 - gamma) * M)
     b = (1.0 - a) / (M - 1)
     members = list(itertools.product(range(M), repeat=d))
@@ -64,7 +64,7 @@ def test_posterior_matches_brute_force_over_all_members(seed):
     members, joint, marginals = brute_force_posterior(2, 4, 0.5, prompts, responses, log_probs)
     np.testing.assert_allclose(posterior, marginals, atol=1e-12)
     product = np.array([posterior[0, i] * posterior[1, j] for i, j in members])
-    np.testing.assert_allclose(product, joint, atol=1e-12)  # the posterior factorises over prompts
+    np.testing.assert_allclose(product, joint, atol=1e-12)  # the posterior factorizes over prompts
 
 
 def test_posterior_cases_written_out():
@@ -116,6 +116,7 @@ def _coordinate_errors(keys, budget):
     return jax.vmap(one)(keys)
 
 
+@pytest.mark.slow
 def test_bayes_error_matches_the_exact_computation():
     keys = jax.random.split(jax.random.PRNGKey(11), 1500)
     for m in (64, 256):
@@ -125,6 +126,7 @@ def test_bayes_error_matches_the_exact_computation():
         assert abs(errors.mean() - exact) < 4 * standard_error, (m, errors.mean(), exact)
 
 
+@pytest.mark.slow
 def test_lemma_h3_error_at_least_one_eighth_below_c_dM_over_delta():
     """Lemma H.3 (M ≥ 8): with m ≤ c·dM/Δ every coordinate has error ≥ 1/8. Here c = 1/2, for the Bayes
     learner (the best non-adaptive learner, N = 1, at m and at c = 1/4) and for the split N = 8 samples per
@@ -152,6 +154,7 @@ def _split_errors(keys):
     return jax.vmap(one)(keys)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_prompts,num_samples", [(40, 1), (12, 6), (6, 20)])
 def test_bayes_never_worse_than_sft_on_the_same_data(num_prompts, num_samples):
     """Same key ⇒ same prompts and samples; wherever SFT's MLE (over the realizable BoN class) is right, so is
@@ -177,6 +180,7 @@ def test_bayes_never_worse_than_sft_on_the_same_data(num_prompts, num_samples):
     assert bayes_right.mean() >= sft_right.mean()
 
 
+@pytest.mark.slow
 def test_adaptive_learner_samples_until_revealed():
     """Visited coordinates are always right (the argmax is revealed), unvisited ones cost nothing, and the
     samples at a visited prompt are geometric with mean 1/a = M/2 (Lemma H.4's E[m_i] ≳ M)."""

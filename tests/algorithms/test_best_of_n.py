@@ -143,6 +143,7 @@ def test_reference_ties():
 # ---- exact law: properties -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(prob_tables(num_prompts=(1, 3), num_responses=(1, 4)), st.integers(1, 4))
 def test_exact_law_equals_brute_force_enumeration(table, n):
@@ -154,6 +155,7 @@ def test_exact_law_equals_brute_force_enumeration(table, n):
     np.testing.assert_array_equal(np.asarray(law.prompt_probs), np.asarray(policy.prompt_probs))
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(prob_tables(num_responses=(1, 8)), st.sampled_from([1, 2, 3, 7, 50, 1000, 10**6]))
 def test_exact_law_equals_level_set_formula(table, n):
@@ -165,6 +167,7 @@ def test_exact_law_equals_level_set_formula(table, n):
     assert np.all(law >= 0)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(prob_tables(), gammas, st.sampled_from([1, 2, 5, 29, 300, 10**5]))
 def test_success_probability_is_one_minus_miss_power(table, gamma, n):
@@ -178,6 +181,7 @@ def test_success_probability_is_one_minus_miss_power(table, gamma, n):
     np.testing.assert_allclose(success, expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(prob_tables(), gammas, st.floats(1e-6, 0.9))
 def test_proposition_c1_sample_size_guarantees_success(table, gamma, rho):
@@ -202,6 +206,7 @@ def test_law_kl_bounded_by_log_n(table, n):
     assert float(kl_divergence(law, base)) <= math.log(n) - (n - 1) / n + 1e-9
 
 
+@pytest.mark.slow
 def test_law_n_one_is_the_base_and_n_traced_under_jit():
     probs = np.array([[0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
     base = TabularPolicy(probs)
@@ -285,6 +290,7 @@ MC_REPS = 4000
 MC_N = 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [MC_N])
 def test_monte_carlo_matches_exact_law(n):
     policy = TabularPolicy(MC_PROBS)
@@ -392,6 +398,7 @@ def test_running_best_index_equals_numpy_loop(rows):
     np.testing.assert_array_equal(np.asarray(running_best_index(jnp.asarray(stacked))), ref_running_best(stacked))
 
 
+@pytest.mark.slow
 def test_running_best_prefixes_follow_exact_laws():
     """One batch of N_max samples answers best-of-N for every N ≤ N_max: each prefix matches its law."""
     policy = TabularPolicy(MC_PROBS)

@@ -1,4 +1,4 @@
-"""Offline RLHF-Sharpening (Eq. 8): the regression loss against numpy, the exact tabular minimiser against a numpy
+"""Offline RLHF-Sharpening (Eq. 8): the regression loss against numpy, the exact tabular minimizer against a numpy
 construction from the same data, recovery of π*_β with many pairs (tabular and linear softmax), query accounting,
 jit/vmap, and validation messages."""
 
@@ -76,6 +76,7 @@ def np_tabular_rule(prompts, responses, log_probs, beta, num_prompts, num_respon
     return probs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_pairs,beta", [(40, 0.5), (40, 0.1), (40, 2.0), (40, 1e-3)])
 def test_tabular_solution_is_the_conditioned_target(num_pairs, beta):
     base = make("dirichlet", key=jax.random.PRNGKey(1), num_prompts=5, num_responses=6)
@@ -91,6 +92,7 @@ def test_tabular_solution_is_the_conditioned_target(num_pairs, beta):
     assert int(oracle.queries.samples) == 2 * num_pairs
 
 
+@pytest.mark.slow
 def test_tabular_recovers_the_target_with_many_pairs():
     """Realizable tabular class: KL(π̂ ‖ π*_β) → 0 as n grows (here exactly 0 once every response is seen)."""
     base = make("near_tie", num_prompts=4, num_responses=8, coverage=3.0, margin=0.2)
@@ -124,8 +126,9 @@ def _linear_instance(max_steps=5000):
     return model_class, theta_star, model_class.policy(theta_star)
 
 
+@pytest.mark.slow
 def test_linear_softmax_recovers_scaled_theta():
-    """π_base = π_θ*, so π*_β = π_{(1+1/β)θ*} ∈ Π_{φ,B} (‖·‖ = 3.1 ≤ B = 10): Eq. 8's minimiser is (1+1/β)θ*."""
+    """π_base = π_θ*, so π*_β = π_{(1+1/β)θ*} ∈ Π_{φ,B} (‖·‖ = 3.1 ≤ B = 10): Eq. 8's minimizer is (1+1/β)θ*."""
     model_class, theta_star, base = _linear_instance()
     result, _ = run_rlhf(jax.random.PRNGKey(3), Oracle(base), model_class, num_prompts=512, beta=0.25)
     fit = result.policy
@@ -174,6 +177,7 @@ def test_bad_classes_raise():
         rlhf_sharpen(jax.random.PRNGKey(0), Oracle(base), TabularClass(3, num_prompts=1), 4, 0.5)
 
 
+@pytest.mark.slow
 def test_autoregressive_base_is_refused_with_the_fix():
     from sharpsim.instances.autoregressive import bitstring
 

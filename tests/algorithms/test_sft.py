@@ -36,6 +36,7 @@ def empirical_policy(prompts, responses, num_prompts, num_responses):
 # --- SFT-Sharpening ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sft_query_counts_are_exactly_n_times_N_eager_jit_and_vmap():
     model_class = TabularClass.like(BASE)
     _, used = Oracle(BASE).sample(jax.random.PRNGKey(9), jnp.array([0]), 7)  # history: results report this run's use
@@ -56,6 +57,7 @@ def test_sft_fits_the_class_on_its_best_of_n_picks():
     np.testing.assert_allclose(np.asarray(result.policy.prompt_probs), [0.5, 0.3, 0.2])
 
 
+@pytest.mark.slow
 def test_sft_with_large_N_on_the_tabular_class_is_sharpened():
     # P[miss y*] per pick ≤ 0.7^60 ≈ 5e-10; 300 prompts see every x w.p. ≥ 1 − 3·0.8^300
     run = jax.jit(jax.vmap(lambda key: sft_sharpen(key, Oracle(BASE), TabularClass.like(BASE), 300, 60)[0]))
@@ -64,6 +66,7 @@ def test_sft_with_large_N_on_the_tabular_class_is_sharpened():
     np.testing.assert_array_equal(np.asarray(errors), 0.0)
 
 
+@pytest.mark.slow
 def test_sft_on_a_realizable_finite_class_selects_the_best_of_n_law():
     num_samples = 8
     members = np.stack([np.asarray(BASE.probs), np.asarray(best_of_n_law(BASE, num_samples).probs), np.full((3, 4), 0.25)])
@@ -75,6 +78,7 @@ def test_sft_on_a_realizable_finite_class_selects_the_best_of_n_law():
     np.testing.assert_array_equal(np.asarray(errors), 0.0)  # π^BoN_8 puts ≥ 0.94 on every argmax
 
 
+@pytest.mark.slow
 def test_sft_with_the_linear_class_reports_convergence():
     features = np.eye(12).reshape(3, 4, 12)  # one-hot features: the per-prompt softmax with ‖θ‖ ≤ B
     model_class = LinearSoftmaxClass(features, 8.0, BASE.prompt_probs)
@@ -125,6 +129,7 @@ def test_stopping_time_matches_eq_10_literally():
             assert (int(k), bool(hit)) == numpy_stopping_time(row, mu)
 
 
+@pytest.mark.slow
 def test_adaptive_sft_charges_exactly_the_stopping_times_and_picks_within_them():
     key, num_prompts, mu, cap = jax.random.PRNGKey(6), 50, math.log(2 / 0.1), 64
     _, used = Oracle(BASE).sample(jax.random.PRNGKey(9), jnp.array([0]), 3)  # an oracle with history
@@ -147,6 +152,7 @@ def test_adaptive_sft_charges_exactly_the_stopping_times_and_picks_within_them()
     )
 
 
+@pytest.mark.slow
 def test_adaptive_sft_reports_prompts_that_hit_the_cap():
     # μ = 20 needs k · max p ≥ 20, impossible within 5 samples: every prompt is capped, and says so
     result, _ = adaptive_sft_sharpen(jax.random.PRNGKey(7), Oracle(BASE), TabularClass.like(BASE), 12, 20.0, 5)
@@ -155,6 +161,7 @@ def test_adaptive_sft_reports_prompts_that_hit_the_cap():
     assert int(result.queries.samples) == 60
 
 
+@pytest.mark.slow
 def test_adaptive_sft_budget_sees_only_the_charged_prefix():
     model_class = TabularClass.like(BASE)
     # uncapped use here is at most 10 · ⌈3/0.05⌉ but typically ~10 · 6; the tape of 10 · 200 is never charged
@@ -164,6 +171,7 @@ def test_adaptive_sft_budget_sees_only_the_charged_prefix():
         adaptive_sft_sharpen(jax.random.PRNGKey(8), Oracle(BASE, budget=5), model_class, 10, 3.0, 200)
 
 
+@pytest.mark.slow
 def test_adaptive_sft_vmaps_over_seeds_and_mu_and_meets_thm_d1_expected_queries():
     delta, num_prompts, seeds = 0.1, 40, 400
     mu = math.log(2 / delta)
@@ -217,6 +225,7 @@ def _stop_and_pick(log_probs, mu):
     mu=st.sampled_from([0.3, 1.0, math.log(2 / 0.1), 5.0]),
     seed=st.integers(0, 2**31 - 1),
 )
+@pytest.mark.slow
 def test_lemma_i1_expected_stopping_time_and_miss_probability(weights, mu, seed):
     probs = np.asarray(weights) / np.sum(weights)
     top = probs.max()
@@ -238,6 +247,7 @@ def test_lemma_i1_expected_stopping_time_and_miss_probability(weights, mu, seed)
 # --- Lemma F.1: the MLE guarantee behind Thm 4.1 ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lemma_f1_mle_hellinger_bound_on_realizable_finite_classes():
     """E_x[D_H²(π̂, π^BoN_N)] ≤ 2 log(|Π|/ρ)/n with probability ≥ 1 − ρ (Lemma F.1), for an explicit class
     and a product class that both contain π^BoN_N."""

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sharpsim.algorithms.xpo import parametrisation, round_loss, select_prefix, xpo_objective, xpo_sharpen
+from sharpsim.algorithms.xpo import parametrization, round_loss, select_prefix, xpo_objective, xpo_sharpen
 from sharpsim.classes import LinearSoftmaxClass, TabularClass
 from sharpsim.instances.sphere import sphere
 from sharpsim.core.oracle import Oracle
@@ -31,6 +31,7 @@ def _random_data(rng, num_prompts, num_responses, size):
     return prompts, on_policy, base, mask
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
 def test_objective_and_gradient_match_numpy_for_the_linear_class(alpha):
     rng = np.random.default_rng(0)
@@ -56,7 +57,7 @@ def test_objective_and_gradient_match_numpy_for_the_linear_class(alpha):
     grad_regression = 2 * scale * beta * np.sum(
         (mask * residual)[:, None] * (features[prompts, on_policy] - features[prompts, base]), axis=0)
 
-    param = parametrisation(model_class)
+    param = parametrization(model_class)
     data = (jnp.asarray(prompts), jnp.asarray(on_policy), jnp.asarray(base), jnp.asarray(ell),
             jnp.asarray(ell_tilde), jnp.asarray(mask))
     got_value, got_grad = jax.value_and_grad(lambda p: round_loss(param, p, data, beta, alpha, scale))(
@@ -110,6 +111,7 @@ def _run(num_rounds, alpha=0.0, num_validation=4, seeds=6, seed=0):
     return _RUN[config](jax.random.split(jax.random.PRNGKey(seed), seeds))
 
 
+@pytest.mark.slow
 def test_query_ledger_is_one_sample_and_one_evaluation_per_round_plus_validation():
     rounds, validation = 5, 4
     result, oracle = _run(rounds, num_validation=validation)
@@ -129,6 +131,7 @@ def test_query_ledger_is_one_sample_and_one_evaluation_per_round_plus_validation
     np.testing.assert_array_equal(result.params, result.iterates[np.arange(6), result.selected])
 
 
+@pytest.mark.slow
 def test_shorter_run_is_a_prefix_of_a_longer_one():
     short, _ = _run(5)
     long, _ = _run(12)
@@ -139,6 +142,7 @@ def test_shorter_run_is_a_prefix_of_a_longer_one():
     np.testing.assert_array_equal(long.base_responses[:, :5], short.base_responses)
 
 
+@pytest.mark.slow
 def test_alpha_zero_on_a_realizable_class_converges_to_the_power_policy():
     """The iterates approach π*_β (the *last* one; the validation-selected one is as good as Ĵ_β's noise allows:
     with V = 4 draws it may stop at an earlier, slightly less sharp iterate, so it is only checked to be sharp)."""
@@ -157,11 +161,12 @@ def test_alpha_zero_on_a_realizable_class_converges_to_the_power_policy():
     assert np.all(np.asarray(result.gradient_norm)[:, -1] < 1e-3)  # each round's fit nearly converged
 
 
+@pytest.mark.slow
 def test_optimism_pushes_mass_away_from_base_samples():
     """With a huge α the fit lowers log π(ỹ) at the base samples below the α = 0 fit's."""
     plain, _ = _run(5)
     optimistic, _ = _run(5, alpha=10.0)
-    log_policy = parametrisation(INSTANCE.model_class).log_policy
+    log_policy = parametrization(INSTANCE.model_class).log_policy
 
     def mean_log_prob(result):
         tables = jax.vmap(log_policy)(result.iterates[:, -1])
@@ -170,6 +175,7 @@ def test_optimism_pushes_mass_away_from_base_samples():
     assert mean_log_prob(optimistic) < mean_log_prob(plain) - 1.0
 
 
+@pytest.mark.slow
 def test_tabular_class_with_explicit_ranges():
     base = TabularPolicy(np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]]))
     oracle = Oracle(base)

@@ -57,6 +57,7 @@ def data(seed, size):
     return rng.integers(0, X, size), rng.integers(0, V, (size, H))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("radius", [0.3, 50.0])
 def test_autoregressive_linear_mle_matches_scipy(radius):
     prompts, sequences = data(1, 60)
@@ -75,6 +76,7 @@ def test_autoregressive_linear_mle_matches_scipy(radius):
     np.testing.assert_allclose(np.asarray(fitted.to_tabular().probs), numpy_sequence_law(theta), atol=1e-12)
 
 
+@pytest.mark.slow
 def test_autoregressive_linear_fit_vmaps_and_reports_non_convergence():
     model_class = AutoregressiveLinearClass.like(BASE, 5.0)
     prompts = jnp.stack([jnp.asarray(data(s, 40)[0]) for s in range(3)])
@@ -86,6 +88,7 @@ def test_autoregressive_linear_fit_vmaps_and_reports_non_convergence():
     assert int(stopped.num_steps) == 1 and not bool(stopped.converged)
 
 
+@pytest.mark.slow
 def test_adaptive_sft_on_an_autoregressive_base_with_both_classes():
     oracle = Oracle(BASE)
     linear, _ = adaptive_sft_sharpen(jax.random.PRNGKey(0), oracle, AutoregressiveLinearClass.like(BASE, 3.0), 200, 3.0, 256)
@@ -101,6 +104,7 @@ def test_adaptive_sft_on_an_autoregressive_base_with_both_classes():
     assert float(sharpening_error(tabular.policy, BASE, 0.5)) == 0.0
 
 
+@pytest.mark.slow
 def test_sft_on_an_autoregressive_base_with_both_classes():
     oracle = Oracle(BASE)
     linear, _ = sft_sharpen(jax.random.PRNGKey(1), oracle, AutoregressiveLinearClass.like(BASE, 3.0), 50, 8)

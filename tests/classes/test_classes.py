@@ -187,6 +187,7 @@ def scipy_constrained_mle(features, counts, radius):
     return result.x, result.fun
 
 
+@pytest.mark.slow
 def test_linear_softmax_matches_scipy_on_the_norm_ball():
     rng = np.random.default_rng(4)
     features = rng.normal(size=(3, 4, 3))
@@ -203,6 +204,7 @@ def test_linear_softmax_matches_scipy_on_the_norm_ball():
     assert float(fitted.frank_wolfe_gap) >= -1e-12 and float(fitted.frank_wolfe_gap) < 1e-5
 
 
+@pytest.mark.slow
 def test_linear_softmax_unconstrained_matches_lbfgs():
     rng = np.random.default_rng(5)
     features = rng.normal(size=(4, 5, 2))
@@ -261,6 +263,7 @@ def test_linear_softmax_reports_non_convergence_and_handles_no_data():
     assert bool(empty.converged)
 
 
+@pytest.mark.slow
 def test_linear_softmax_vmaps_over_seeds():
     rng = np.random.default_rng(7)
     features = rng.normal(size=(3, 4, 2))

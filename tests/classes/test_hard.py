@@ -16,6 +16,7 @@ from sharpsim.classes.hard import HardClass
 from sharpsim.referee.quantities import coverage_coefficient
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=15, derandomize=True)
 @given(st.integers(0, 2**31 - 1), st.sampled_from([None, 0.9, 1.0]))
 def test_implicit_mle_equals_materialized_product_class(seed, top_mass):
@@ -44,6 +45,7 @@ def test_implicit_mle_equals_materialized_product_class(seed, top_mass):
         float(product.log_likelihood) == float(fitted.log_likelihood))
 
 
+@pytest.mark.slow
 def test_padded_class_embeds_the_small_one():
     small = HardClass(3, 6, 0.3)
     padded = HardClass(3, 6, 0.3, max_rare=5, max_candidates=9)
@@ -66,6 +68,7 @@ def test_padded_class_embeds_the_small_one():
     assert top_of._cache_size() == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_samples", [1, 3, 10])
 def test_bon_class_contains_the_bon_law(num_samples):
     """Assumption 4.1 holds: the exact law of best-of-N of π^I is the member I of bon_class(N)."""

@@ -81,6 +81,7 @@ def sft_run(budget, n=100, big_n=100):
     return lambda key: sft_sharpen(key, Oracle(POLICY, budget=budget), TabularClass.like(POLICY), n, big_n)
 
 
+@pytest.mark.slow
 def test_budget_raises_under_jit_vmap_and_scan_through_checked():
     key = jax.random.key(0)
     with pytest.raises(QueryBudgetExceeded, match="needs 10000 .* budget is 10"):
@@ -104,6 +105,7 @@ def test_budget_raises_under_jit_vmap_and_scan_through_checked():
     assert int(oracle.queries.samples) == 100 and int(result.queries.samples) == 100
 
 
+@pytest.mark.slow
 def test_budgeted_oracle_in_plain_jit_without_checked_raises_naming_the_fix():
     with pytest.raises(RuntimeError, match=r"sharpsim\.checked"):
         jax.jit(sft_run(10))(jax.random.key(0))
@@ -119,6 +121,7 @@ def xpo_run(budget, rounds):
                                    num_steps=2, num_validation=2, reward_range=1.0, value_range=1.0)
 
 
+@pytest.mark.slow
 def test_xpo_never_overspends():
     key = jax.random.key(1)
     with pytest.raises(QueryBudgetExceeded, match="budget is 10"):
@@ -159,6 +162,7 @@ def test_out_of_range_indices_raise_eagerly_and_under_checked_and_are_never_clam
 # ---- results -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_result_reports_what_its_run_was_charged():
     from sharpsim import adaptive_sft_sharpen, best_of_n, rlhf_sharpen
 
@@ -182,6 +186,7 @@ def test_every_result_reports_what_its_run_was_charged():
 # ---- the adaptive oracle ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sample_until_matches_a_sequential_reference():
     """Against a numpy loop over the same tape: draw one at a time, stop at the first k with
     k·max_{j≤k} π(y_j|x) ≥ μ, charge exactly the samples drawn."""

@@ -27,6 +27,7 @@ from sharpsim import (
 )
 
 
+@pytest.mark.slow
 def test_import_alone_enables_x64_in_a_fresh_process():
     code = (
         "import jax, jax.numpy as jnp\n"
@@ -53,6 +54,7 @@ def test_policy_arrays_are_float64_whatever_the_input(probs):
     assert TabularPolicy.from_logits(np.zeros((1, 2), dtype=np.float32)).probs.dtype == jnp.float64
 
 
+@pytest.mark.slow
 def test_every_quantity_is_float64():
     base = TabularPolicy([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
     learned = TabularPolicy([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
@@ -95,11 +97,13 @@ def test_oracle_and_sampler_dtypes():
         ("dirichlet", {"key": jax.random.key(0)}),
     ],
 )
+@pytest.mark.slow
 def test_families_are_float64(name, params):
     policy = make(name, **params)
     assert policy.probs.dtype == jnp.float64 and policy.prompt_probs.dtype == jnp.float64
 
 
+@pytest.mark.slow
 def test_float64_precision_is_actually_used():
     """Numbers float32 cannot hold: log 1e-200, a law mass of 1e-24, a KL of 2e-18, a μ weight of 1e-12."""
     policy = TabularPolicy([[1e-200, 1 - 1e-200]])

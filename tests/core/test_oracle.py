@@ -42,6 +42,7 @@ def test_draw_prompts_follows_mu_and_is_recorded():
     assert int(charged.queries.total) == 0  # prompts are free in the paper's accounting
 
 
+@pytest.mark.slow
 def test_sample_answers_and_charges_n_times_N():
     oracle = Oracle(POLICY)
     prompts = jnp.repeat(jnp.arange(3), 3000)
@@ -61,6 +62,7 @@ def test_sample_answers_and_charges_n_times_N():
     assert int(charged.queries.total) == 9000 * 4
 
 
+@pytest.mark.slow
 def test_sample_with_prompt_array_of_any_shape():
     prompts = jnp.array([[0, 1, 1], [1, 0, 2]])
     batch, charged = Oracle(POLICY).sample(jax.random.key(2), prompts, 5)
@@ -168,6 +170,7 @@ def test_negative_affordability_query_is_refused():
 # ---- jit / vmap / scan ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_counts_under_jit_and_vmap_over_seeds():
     def run(key, oracle):
         kx, ky = jax.random.split(key)
@@ -228,10 +231,26 @@ def test_oracle_accepts_any_policy_with_the_sampler_interface():
 def test_oracle_is_a_pytree_whose_leaves_are_the_ledger():
     _, oracle = Oracle(POLICY, budget=50).sample(jax.random.key(0), jnp.array([0]), 3)
     leaves, treedef = jax.tree_util.tree_flatten(oracle)
-    assert len(leaves) == 3 and all(leaf.dtype == jnp.int64 for leaf in leaves)
+    # the three counts and the ledger's tamper-evident tag, all scalar int64; no probability anywhere
+    assert len(leaves) == 4 and all(leaf.dtype == jnp.int64 and leaf.shape == () for leaf in leaves)
+    assert [int(leaf) for leaf in leaves[:3]] == [0, 3, 0]  # sample() charges samples; prompts count draw_prompts
     rebuilt = jax.tree_util.tree_unflatten(treedef, leaves)
     assert rebuilt.budget == 50
     assert ledger(rebuilt) == (0, 3, 0)
     # the rebuilt oracle still answers from the same base
     log_probs, _ = rebuilt.evaluate(jnp.array([1]), jnp.array([2]))
     np.testing.assert_allclose(np.asarray(log_probs), np.log([0.8]))
+
+
+def test_a_ledger_rewritten_from_outside_the_queries_is_refused():
+    oracle = Oracle(TabularPolicy([[0.5, 0.5], [0.9, 0.1]]), budget=4)
+    _, spent = oracle.sample(jax.random.key(0), jnp.array([0, 1]), 2)
+    for forge in (lambda x: x - 10**6, jnp.zeros_like, lambda x: x * 0.5):
+        forged = jax.tree_util.tree_map(forge, spent)
+        with pytest.raises(ValueError, match="ledger was altered"):
+            forged.sample(jax.random.key(1), jnp.array([0]), 1)
+    with pytest.raises(ValueError, match="must lie in"):
+        spent.check_affordable(samples=2**63 - 1)
+    with pytest.raises(TypeError, match="integer count"):
+        spent.check_affordable(samples=0.5)
+    assert hash(jax.tree_util.tree_structure(spent)) is not None  # the sealed handle still hashes (jit caches)

@@ -100,6 +100,7 @@ def test_replace_changes_fields_and_validates():
         policy.replace(probs=[[1.5, -0.5, 0.0], [0.1, 0.1, 0.8]])
 
 
+@pytest.mark.slow
 def test_log_prob_and_samplers_shapes():
     probs = np.array(GOOD)
     policy = TabularPolicy(probs)
@@ -251,6 +252,7 @@ def test_vmap_over_stacked_policies():
         ("dominant entry", lambda row: 1 - 1e-10 < row.max() < 1),
     ],
 )
+@pytest.mark.slow
 def test_prob_rows_strategy_generates(description, condition):
     """``conftest.prob_rows`` produces each pathological case the property tests rely on."""
     from hypothesis import find

@@ -1,6 +1,7 @@
 """The written protocols (Policy, ModelClass, Algorithm): a user's own types that satisfy them work with the oracle
 and the built-in algorithms, without subclassing anything of sharpsim."""
 
+import pytest
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -51,6 +52,7 @@ def test_protocols_recognize_sharpsim_and_user_types():
     assert not isinstance(object(), Policy)
 
 
+@pytest.mark.slow
 def test_hand_written_policy_through_the_oracle():
     oracle = Oracle(HandPolicy(), budget=100)
     prompts, oracle = oracle.draw_prompts(jax.random.key(0), 4)
@@ -61,6 +63,7 @@ def test_hand_written_policy_through_the_oracle():
     assert (oracle.num_prompts, oracle.num_responses) == (2, 3)
 
 
+@pytest.mark.slow
 def test_hand_written_class_in_sft_sharpen():
     """With N large the best-of-N pick is the argmax at each drawn prompt, so the majority fit is the argmax."""
     result, oracle = sft_sharpen(jax.random.key(3), Oracle(TabularPolicy(PROBS)), MajorityClass(), 8, 30)

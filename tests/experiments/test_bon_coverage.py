@@ -44,6 +44,7 @@ def test_unknown_family_is_refused():
         sweep.instance("zipf", 4.0)
 
 
+@pytest.mark.slow
 def test_run_cell_columns_and_summary_on_a_small_table():
     """run_cell's columns per seed; summarize's quantile is the (1 − ρ) order statistic computed here."""
     frames = []

@@ -24,6 +24,7 @@ def test_scores_on_the_pivotal_tree():
     assert scores["beam4_correct"][0]
 
 
+@pytest.mark.slow
 def test_scores_match_enumeration_on_random_trees():
     policy = random_tree(jax.random.key(0), num_prompts=50, vocab_size=3, horizon=3, temperature=0.7)
     scores = {k: np.asarray(v) for k, v in sweep.score_decoders(policy).items()}

@@ -1,5 +1,5 @@
 """Tests for the SFT sample-complexity experiments sft_coverage, sft_epsilon, sft_class_size and sft_n_vs_N: their
-cell functions, their analyses on synthetic tables (against numpy), and end-to-end runs on tiny grids (slow)."""
+cell functions, their analyzes on synthetic tables (against numpy), and end-to-end runs on tiny grids (slow)."""
 
 import math
 

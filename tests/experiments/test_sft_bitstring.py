@@ -74,6 +74,7 @@ def test_quick_sweep_compiles_once_and_brackets_the_exact_threshold(tmp_path):
     assert exact(lower - 1) < 1 - sb.RHO
 
 
+@pytest.mark.slow
 def test_oracle_run_on_the_autoregressive_base_matches_the_law_engine():
     """sft_sharpen run token-level through the Oracle on the bitstring MarkovPolicy (tabular class fitted on the
     picked sequences) succeeds as often as the exact law on the enumerated policy the experiment uses."""

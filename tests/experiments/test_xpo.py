@@ -1,5 +1,5 @@
 """xpo_vs_sft and offline_vs_online: their cells against the library pieces and closed forms written here, one small
-sweep, and the analyses on synthetic tables."""
+sweep, and the analyzes on synthetic tables."""
 
 import math
 
@@ -30,6 +30,7 @@ def test_experiments_use_their_own_settings():
         assert getattr(offline_vs_online, name) == getattr(xpo_vs_sft, name)
 
 
+@pytest.mark.slow
 def test_sft_cell_matches_the_exact_threshold():
     """An SFT cell at d = 4: the searched m* brackets ⌈log ρ / log(1 − 1/C_cov)⌉, computed here."""
     columns = xpo_vs_sft.run_cell({"dimension": 4, "method": "sft"}, jax.random.PRNGKey(0), 100)

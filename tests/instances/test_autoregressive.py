@@ -113,6 +113,7 @@ def test_not_closed_large_n_has_constant_argmax_mass():
     assert 0.16 < table[1, 0] < 0.17 and np.sort(table.ravel())[-2] < 1 / n
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("radius", [0.5, 2.0, 8.0, 40.0])
 def test_not_closed_best_achievable_mass_is_at_most_one_half(radius):
     n = 16
@@ -130,6 +131,7 @@ def np_cut(adjacency, sides):
     return sum(adjacency[i, j] for i in range(n) for j in range(i + 1, n) if sides[i] != sides[j])
 
 
+@pytest.mark.slow
 @settings(deadline=None, max_examples=12, derandomize=True)
 @given(seed=st.integers(0, 2**31 - 1), edge_prob=st.sampled_from([0.3, 0.5, 0.8]))
 def test_maxcut_argmax_set_is_the_set_of_maximum_cuts(seed, edge_prob):
@@ -137,15 +139,15 @@ def test_maxcut_argmax_set_is_the_set_of_maximum_cuts(seed, edge_prob):
     adjacency = random_graph(jax.random.key(seed), num_vertices, edge_prob)
     policy = make("maxcut", adjacency=adjacency)
     assert policy.horizon == num_vertices + 2 and policy.vocab_size == 2
-    labellings = list(itertools.product((0, 1), repeat=num_vertices))
-    cuts = np.array([np_cut(adjacency, s) for s in labellings])
+    labelings = list(itertools.product((0, 1), repeat=num_vertices))
+    cuts = np.array([np_cut(adjacency, s) for s in labelings])
     best_value, best = max_cut_brute_force(adjacency)
     assert best_value == cuts.max()
-    expected = {s + (1, 1) for s, c in zip(labellings, cuts) if c == cuts.max()}
+    expected = {s + (1, 1) for s, c in zip(labelings, cuts) if c == cuts.max()}
     mask = np.asarray(argmax_mask(policy.to_tabular())[0])
     assert {tuple(int(t) for t in s) for s in sequences_of(policy)[mask]} == expected
     assert {tuple(s) + (1, 1) for s in best.tolist()} == expected
-    np.testing.assert_array_equal(cut_value(adjacency, np.array(labellings)), cuts)
+    np.testing.assert_array_equal(cut_value(adjacency, np.array(labelings)), cuts)
 
 
 def test_maxcut_from_key_and_validation():
@@ -164,6 +166,7 @@ def test_maxcut_from_key_and_validation():
 
 
 # ---- bitstring and random families ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_bitstring_coverage_and_margin_formulas():
     horizon, coverage = 8, 5.0
     policy = make("bitstring", horizon=horizon, coverage=coverage, key=jax.random.key(0), num_prompts=3)

@@ -85,6 +85,7 @@ def test_family_matches_numpy_construction(params):
     assert policy.model_class.log_size == pytest.approx(d * math.log(M))
 
 
+@pytest.mark.slow
 def test_registered_and_random_member_is_uniform():
     assert "hard" in family_names()
     model_class = HardClass(3, 5, 0.3)
@@ -97,6 +98,7 @@ def test_registered_and_random_member_is_uniform():
     assert np.array_equal(first.index, again.index)
 
 
+@pytest.mark.slow
 def test_sampler_and_log_prob_match_the_table():
     index = np.array([2, 0, 4])
     policy = make("hard", num_rare=3, num_candidates=6, delta=0.4, index=index)

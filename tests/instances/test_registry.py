@@ -32,6 +32,7 @@ def test_make_errors():
         register_family("needle")(lambda: None)
 
 
+@pytest.mark.slow
 def test_register_family_in_a_fresh_process():
     """Registering adds a name that make() builds (in a subprocess, so the shared registry stays clean)."""
     code = (

@@ -50,6 +50,7 @@ def check_coverage_and_margin(policy, coverage, gamma_margin):
 # ---- needle / near_tie ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(st.sampled_from([2, 3, 8]), st.sampled_from([3, 16]), st.floats(1.0, 1.0 - 1e-9 + 15), st.data())
 def test_needle_without_margin(num_prompts, num_responses, coverage, data):
@@ -143,6 +144,7 @@ def test_near_tie_errors(params, message):
     st.floats(0.0, 1.0),
     st.floats(0.01, 0.99),
 )
+@pytest.mark.slow
 def test_two_type(num_prompts, num_responses, a, b, weight):
     low = 1 / num_responses
     p_lo = low + (1 - low) * min(a, b)
@@ -182,6 +184,7 @@ def test_two_type_errors(params, message):
 # ---- ties -----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(st.sampled_from([1, 4]), st.sampled_from([2, 5, 16]), st.integers(1, 16), st.floats(0.0, 1.0))
 def test_ties(num_prompts, num_responses, k, t):
@@ -224,6 +227,7 @@ def test_ties_errors(params, message):
 # ---- dirichlet ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dirichlet_shape_reproducibility_and_temperature():
     key = jax.random.key(0)
     base = make("dirichlet", key=key, num_prompts=5, num_responses=7, concentration=0.7)

@@ -17,6 +17,7 @@ def _needle(coverage, num_prompts=2, num_responses=64):
     return make("needle", num_prompts=num_prompts, num_responses=num_responses, coverage=coverage)
 
 
+@pytest.mark.slow
 def test_first_success_is_geometric_in_law():
     """The first N with BoN_N ∈ y* is geometric(p*) on the needle (p* = 1/C_cov on every prompt)."""
     policy = _needle(8.0)
@@ -30,6 +31,7 @@ def test_first_success_is_geometric_in_law():
         assert abs(np.mean(first <= n) - expected) < 4 * math.sqrt(expected * (1 - expected) / first.size)
 
 
+@pytest.mark.slow
 def test_first_success_reports_censored_seeds_as_zero():
     """With N_max well below 1/p*, most seeds see no success: their first N is 0, at the geometric rate."""
     policy = _needle(50.0)
@@ -40,6 +42,7 @@ def test_first_success_reports_censored_seeds_as_zero():
     assert abs(np.mean(first == 0) - expected) < 4 * math.sqrt(expected * (1 - expected) / first.size)
 
 
+@pytest.mark.slow
 def test_first_success_does_not_depend_on_the_seed_batch():
     policy = _needle(4.0)
     keys = jax.random.split(jax.random.PRNGKey(5), 10)
@@ -95,6 +98,7 @@ def _numpy_single_target_mass(instance, target):
     return probs[instance.optimum]
 
 
+@pytest.mark.slow
 def test_single_target_fit_mass_matches_a_numpy_solve():
     instance = sphere(4)
     at_optimum, at_other = single_target_fit_mass(instance)

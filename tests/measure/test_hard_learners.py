@@ -81,6 +81,7 @@ def test_hard_instance_follows_hard_parameters_and_pads():
         hard_learners.hard_instance({"coverage": 4.0, "eps": 0.1})
 
 
+@pytest.mark.slow
 def test_fixed_shape_sft_is_sft_sharpen_at_full_shape():
     model_class = ss.HardClass(3, 9, 0.5)
     fit_class = model_class.bon_class(7)
@@ -95,6 +96,7 @@ def test_fixed_shape_sft_is_sft_sharpen_at_full_shape():
     assert np.array_equal(np.asarray(fitted), np.asarray(expected))
 
 
+@pytest.mark.slow
 def test_fixed_shape_sft_prefix_is_the_numpy_mle_of_the_first_picks():
     d, M, n_max, N_max, n, N = 3, 6, 40, 9, 17, 4
     model_class = ss.HardClass(d, M, 0.6)
@@ -112,6 +114,7 @@ def test_fixed_shape_sft_prefix_is_the_numpy_mle_of_the_first_picks():
         assert int(fit.index[i - 1]) == int(np.argmax(counts))  # most frequent pick, lowest index among ties
 
 
+@pytest.mark.slow
 def test_bayes_learner_matches_the_exact_coordinate_error_and_compiles_once():
     d, M, delta, seeds = 2, 8, 0.5, 256
     model_class = ss.HardClass(d, M, delta)

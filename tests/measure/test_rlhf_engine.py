@@ -45,6 +45,7 @@ def test_xpo_constants_refuse_bad_arguments(name, value, pattern):
         xpo_constants(sphere(4), **arguments)
 
 
+@pytest.mark.slow
 def test_dropped_pairs_are_exactly_absent_from_the_offline_fit():
     """Replacing pair (y, y') by (y, y) zeroes its residual for every θ, so the masked fit equals the fit on the
     kept pairs (the identity ``offline_rlhf_success`` relies on)."""
@@ -69,6 +70,7 @@ def _numpy_target_mass(instance, beta):
     return float(np.exp(logits[instance.optimum] - np.logaddexp.reduce(logits)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale", [0.5, 2.0])
 def test_offline_rlhf_success_with_no_pairs_and_with_many(scale):
     """0 pairs: θ = 0, the uniform policy, never sharp. 48 pairs in d = 6: the fit identifies π*_β, so success is
@@ -110,6 +112,7 @@ def _separate_runs(instance, keys, beta, alpha, reward_range, rounds):
     return np.asarray(run(keys, beta, jnp.asarray(alpha), reward_range))
 
 
+@pytest.mark.slow
 def test_xpo_success_curves_match_separate_runs_and_count_queries():
     """Column T of the curves is the output of a separate T-round run of XPO; α is traced (one compilation)."""
     instance = sphere(4, delta=DELTA)

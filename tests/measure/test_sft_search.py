@@ -29,6 +29,7 @@ def test_ray_point():
         sft_search.ray_point(8, -1.0, 1.0)
 
 
+@pytest.mark.slow
 def test_search_compiles_once_and_brackets_the_exact_threshold():
     policy = rare_prompt_instance(4, 10, 2 * EPS)
     model_class = TabularClass.like(policy)
@@ -49,6 +50,7 @@ def test_search_compiles_once_and_brackets_the_exact_threshold():
     assert threshold["m_star"] == n * big_n and threshold["m_low"] <= threshold["m_star"] <= threshold["m_high"]
 
 
+@pytest.mark.slow
 def test_search_adaptive_with_sure_hits_needs_every_rare_prompt():
     policy = rare_prompt_instance(4, 10, 2 * EPS)
     keys = jax.random.split(jax.random.PRNGKey(7), 400)

@@ -62,6 +62,7 @@ excess = st.one_of(st.sampled_from([1e-12, 1e-9, 1e-6, 1e-3]), st.floats(1e-6, 0
 @given(rest=st.lists(prob_rows(VOCAB**HORIZON - 1), min_size=3, max_size=3),
        stars=st.lists(st.integers(0, VOCAB**HORIZON - 1), min_size=3, max_size=3),
        excesses=st.lists(excess, min_size=3, max_size=3))
+@pytest.mark.slow
 def test_prop_3_1_greedy_returns_argmax_above_one_half(rest, stars, excesses):
     """π(y*) = 1/2 + e (e down to 1e-12) with the other 1/2 − e spread arbitrarily (zeros, ties, tiny masses)."""
     joint = np.zeros((3, VOCAB**HORIZON))
@@ -78,6 +79,7 @@ def test_prop_3_1_greedy_returns_argmax_above_one_half(rest, stars, excesses):
 
 
 # ---- beam search and the exact argmax --------------------------------------------------------------------
+@pytest.mark.slow
 @settings(deadline=None, max_examples=40, derandomize=True)
 @given(rows=st.lists(prob_rows(VOCAB**HORIZON), min_size=2, max_size=2))
 def test_full_width_beam_search_is_the_exact_argmax(rows):
@@ -99,6 +101,7 @@ def test_full_width_beam_search_is_the_exact_argmax(rows):
     np.testing.assert_allclose(np.exp(exact.log_probs), joint.max(axis=1), rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_beam_of_width_one_is_greedy_and_full_width_is_exact():
     rng = np.random.default_rng(2)
     policy = TreePolicy([rng.dirichlet(np.ones(VOCAB) * 0.3, size=(6, VOCAB**h)) for h in range(HORIZON)])
@@ -127,6 +130,7 @@ def np_markov_brute_force(initial, transitions):
 @settings(deadline=None, max_examples=40, derandomize=True)
 @given(seed=st.integers(0, 2**32 - 1), concentration=st.sampled_from([0.05, 0.3, 1.0, 5.0]),
        quantize=st.booleans())
+@pytest.mark.slow
 def test_viterbi_equals_brute_force_on_random_markov_policies(seed, concentration, quantize):
     rng = np.random.default_rng(seed)
     initial = rng.dirichlet(np.ones(3) * concentration, size=2)
@@ -146,6 +150,7 @@ def test_viterbi_equals_brute_force_on_random_markov_policies(seed, concentratio
     assert np.all(in_argmax_set(policy, result.sequences, gamma=1e-12))
 
 
+@pytest.mark.slow
 def test_viterbi_at_long_horizon_beats_or_matches_every_sample():
     rng = np.random.default_rng(1)
     policy = MarkovPolicy(rng.dirichlet(np.ones(4), size=2), rng.dirichlet(np.ones(4) * 0.5, size=(2, 99, 4)))

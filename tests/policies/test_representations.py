@@ -29,6 +29,7 @@ def np_markov_prob(initial, transitions, x, sequence):
                                                for h in range(1, len(sequence)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("vocab,horizon", [(2, 1), (2, 5), (3, 3)])
 def test_markov_enumeration_and_log_prob_match_numpy(vocab, horizon):
     rng = np.random.default_rng(vocab + horizon)
@@ -122,6 +123,7 @@ def np_linear_softmax_prob(theta, prompt, sequence):
     return prob
 
 
+@pytest.mark.slow
 def test_linear_softmax_matches_numpy():
     theta = np.random.default_rng(0).normal(size=(HORIZON, DIM)) * 2
     policy = LinearSoftmaxARPolicy(theta, bigram_features, VOCAB, prompt_probs=[0.25, 0.75])
@@ -175,6 +177,7 @@ def example_policies():
     return {"tree": tree, "markov": markov, "linear": linear}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["tree", "markov", "linear"])
 def test_oracle_samples_and_evaluates_autoregressive_policies(name):
     policy = example_policies()[name]

@@ -75,6 +75,7 @@ def distribution_as_dict(values, probabilities):
     tie=st.booleans(),
     zero_mass_prompt=st.booleans(),
 )
+@pytest.mark.slow
 def test_exact_law_equals_brute_force_enumeration(seed, n, big_n, delta, gamma, tie, zero_mass_prompt):
     rng = np.random.default_rng(seed)
     probs = rng.dirichlet(np.full(3, 0.7), size=3)
@@ -103,6 +104,7 @@ INSTANCES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(INSTANCES))
 def test_monte_carlo_of_sft_sharpen_matches_the_exact_law(name):
     probs, mu, gamma = INSTANCES[name]
@@ -144,6 +146,7 @@ def test_expected_error_is_jittable_and_vmaps_over_N_and_delta():
     assert np.all(np.diff(batched[4:]) <= 1e-15)  # the error is non-increasing in δ
 
 
+@pytest.mark.slow
 def test_large_n_and_N_drive_the_expected_error_to_zero_and_match_the_law_expectation():
     base = TabularPolicy(INSTANCES["skewed_mu"][0], INSTANCES["skewed_mu"][1])
     values, probabilities = exact_sft_error_distribution(base, 400, 50, 0.1)

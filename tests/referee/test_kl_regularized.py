@@ -90,6 +90,7 @@ def test_power_policy_matches_numpy(table, beta):
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(table=prob_tables(num_prompts=(1, 3), num_responses=(1, 5)),
        beta=st.sampled_from([1e-12, 1e-100, 1e-300, 5e-324]))
+@pytest.mark.slow
 def test_tiny_beta_is_uniform_on_the_argmax_set_and_never_nan(table, beta):
     probs, mu = table
     out = np.asarray(power_policy(TabularPolicy(probs, mu), beta).probs)
@@ -223,6 +224,7 @@ def test_lemma_4_1_prime_stated_form_fails_for_small_beta():
 @settings(max_examples=80, deadline=None, derandomize=True)
 @given(base=tabular_policies(num_prompts=3, num_responses=(1, 5)), fraction=st.floats(1e-3, 1.0),
        delta=st.sampled_from([0.01, 0.1, 0.5, 0.9]))
+@pytest.mark.slow
 def test_margin_threshold_makes_the_target_sharp(base, fraction, delta):
     """Theorem J.2 step 1: β ≤ γ_margin/(2 log(2|Y|/δ)) ⇒ π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ."""
     probs, mu = np.asarray(base.probs), np.asarray(base.prompt_probs)
@@ -262,6 +264,7 @@ def test_sharpening_beta_rejects_bad_delta():
 # ---- C_loss, R_max, V_max --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_loss_concentrability_is_the_max_over_a_list_or_a_stacked_policy():
     base = TabularPolicy([[0.5, 0.3, 0.2], [0.7, 0.2, 0.1]])
     members = [power_policy(base, b) for b in (0.1, 1.0, 10.0)]

@@ -172,6 +172,7 @@ def test_sharpening_error_and_is_sharpened_by_hand():
 # ---- hypothesis: every quantity against its numpy reference ---------------------------------------------
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(prob_tables(), gammas)
 def test_argmax_mask_and_mass_match_reference(table, gamma):
@@ -193,6 +194,7 @@ def test_coverage_coefficient_matches_reference(table, gamma, p):
     assert np.asarray(coverage_coefficient(policy, gamma, p)).dtype == np.float64
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(prob_tables())
 def test_mode_coverage_matches_reference_and_dominates(table):
@@ -285,6 +287,7 @@ def test_sharpening_error_non_increasing_in_delta(pair, gamma, deltas):
     assert all(0.0 <= e <= 1.0 + 1e-12 for e in errors)
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(policy_pairs(num_prompts=(1, 3), num_responses=(1, 5)))
 def test_divergences_match_reference(pair):

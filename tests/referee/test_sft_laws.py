@@ -25,6 +25,7 @@ def rare_instance():
     return rare_prompt_instance(4, 10, 2 * EPS)
 
 
+@pytest.mark.slow
 def test_law_engine_matches_exact_and_oracle():
     """The law engine's success fraction agrees with the exact P[err ≤ ε] (exact_sft) and with sft_sharpen
     run through the oracle."""
@@ -77,6 +78,7 @@ def test_adaptive_hit_law_closed_form_and_lemma_i1():
     assert np.all(expected[1:] <= (mu + 1) / (2 / m)) and np.all(1 - hit <= math.exp(-mu))
 
 
+@pytest.mark.slow
 def test_adaptive_hit_law_matches_algorithm():
     policy = rare_prompt_instance(2, 6, 0.5)
     mu, cap, seeds, n = 1.5, 64, 200, 60

@@ -25,6 +25,7 @@ def test_list_names_experiments_and_families(capsys):
     assert "bon_coverage" in printed and "needle" in printed and "two_type" in printed
 
 
+@pytest.mark.slow
 def test_run_with_overrides_writes_its_own_folder(tmp_path, capsys):
     code = main(["run", "bon_coverage", "--quick", "--set", "family=needle", "--set", "coverage=2,4,8",
                  "--seeds", "40", "--out", str(tmp_path), "--no-progress"])
@@ -37,12 +38,13 @@ def test_run_with_overrides_writes_its_own_folder(tmp_path, capsys):
 
 
 def test_run_refuses_an_unknown_axis_and_an_unknown_experiment(tmp_path, capsys):
-    assert main(["run", "bon_coverage", "--set", "colour=red", "--out", str(tmp_path)]) == 2
-    assert "has no grid axis 'colour'" in capsys.readouterr().err
+    assert main(["run", "bon_coverage", "--set", "color=red", "--out", str(tmp_path)]) == 2
+    assert "has no grid axis 'color'" in capsys.readouterr().err
     assert main(["reproduce", "no_such_experiment", "--out", str(tmp_path)]) == 2
     assert "unknown experiment" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_reproduce_in_parallel_processes_matches_the_serial_run(tmp_path, capsys):
     names = ["rlhf_beta", "greedy_vs_argmax"]
     assert main(["reproduce", "--quick", "--jobs", "2", "--no-progress", "--out", str(tmp_path / "parallel"), *names]) == 0

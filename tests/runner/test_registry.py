@@ -16,6 +16,7 @@ def test_experiment_is_well_formed(name):
     assert experiment.resolved_grid(quick=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", experiment_names())
 def test_analysis_survives_a_single_value_on_an_axis(name, tmp_path, capsys):
     grid = get_experiment(name).resolved_grid(quick=True)

@@ -71,7 +71,7 @@ def test_changed_settings_recompute_instead_of_reusing_stale_cells(tmp_path):
 
 
 def test_seed_column_only_for_seed_rows_experiments(tmp_path):
-    # four rows that are not seeds (e.g. four budget levels) must not be labelled as seeds 0..3
+    # four rows that are not seeds (e.g. four budget levels) must not be labeled as seeds 0..3
     table = run_experiment(_toy([], seed_rows=False), default_layout("toy", tmp_path), progress=False).table
     assert "seed" not in table.columns
     with pytest.raises(ValueError, match=r"one row per seed \(4\) for a seed_rows experiment, got 3"):

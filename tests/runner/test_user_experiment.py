@@ -70,6 +70,7 @@ def test_a_sweep_module_without_SWEEP_is_refused(tmp_path):
         load_experiment(folder)
 
 
+@pytest.mark.slow
 def test_the_shipped_example_runs_outside_the_repository(tmp_path, capsys):
     user_folder = tmp_path / "elsewhere" / "bon_zipf"
     shutil.copytree(EXAMPLE, user_folder)
@@ -116,3 +117,16 @@ def test_a_killed_run_of_a_user_folder_resumes_and_matches_an_uninterrupted_run(
     clean_table = pd.concat([pd.read_parquet(p) for p in sorted((clean_run / "cells").glob("*.parquet"))])
     pd.testing.assert_frame_equal(killed_table.reset_index(drop=True), clean_table.reset_index(drop=True))
     assert json.loads((killed_run / "summary.json").read_text()) == json.loads((clean_run / "summary.json").read_text())
+
+
+def test_two_folders_of_one_name_never_share_stored_cells(tmp_path, capsys):
+    first = write_user_experiment(tmp_path / "a" / "study")
+    second = write_user_experiment(tmp_path / "b" / "study")
+    (second / "helpers.py").write_text("def offset(a):\n    return 1000 * a\n")  # other code, same folder name
+    out = tmp_path / "out"
+    for folder in (first, second):
+        assert main(["run", str(folder), "--set", "a=1", "--seeds", "2", "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("1 cell(s) computed, 0 reused") == 2
+    values = sorted(float(pd.read_parquet(p).value.mean()) for p in out.glob("runs/*/cells/*.parquet"))
+    assert values[0] < 20 and values[1] > 1000
