@@ -234,6 +234,12 @@ class Oracle:
         if not callable(stop_rule):
             raise TypeError(f"stop_rule must be a function (k, running_max) -> bool, got {type(stop_rule).__name__}")
         prompts, valid = self._indices(prompts, "prompts", self.num_prompts)
+        answered = _both(valid, _active(active, prompts.shape))
+        if self._budget is not None and is_concrete(self._queries) and (answered is None or is_concrete(answered)):
+            # every answered prompt costs at least one sample: refuse before drawing the tape when even that is
+            # over budget (the exact charge, known only after the rule has run, is checked below)
+            least = math.prod(prompts.shape) if answered is None else int(np.sum(np.asarray(answered)))
+            self.check_affordable(samples=least)
         base = _unseal(self._sealed)
         safe = prompts if valid is None else jnp.where(valid, prompts, 0)
         responses = base.sample_responses(key, safe, max_samples)
@@ -244,7 +250,6 @@ class Oracle:
         stops = jnp.broadcast_to(jnp.asarray(stops, bool), running_max.shape)
         fired = jnp.any(stops, axis=-1)
         stop = jnp.where(fired, jnp.argmax(stops, axis=-1) + 1, max_samples).astype(jnp.int64)
-        answered = _both(valid, _active(active, prompts.shape))
         if answered is not None:
             stop, fired = jnp.where(answered, stop, 0), fired | ~answered
         oracle = self._charged(samples=jnp.sum(stop))

@@ -231,6 +231,20 @@ def test_sample_until_rule_cannot_look_ahead():
     assert int(oracle.queries.samples) == 6
 
 
+def test_sample_until_refuses_before_running_the_rule_when_even_one_sample_each_is_over_budget():
+    calls = []
+
+    def rule(k, running_max):
+        calls.append(1)
+        return k >= 1
+
+    with pytest.raises(QueryBudgetExceeded, match="budget is 2"):
+        Oracle(POLICY, budget=2).sample_until(jax.random.key(0), jnp.array([0, 1, 2]), 5, rule)
+    assert calls == []  # refused before the tape was drawn: the rule never ran
+    stopped, oracle = Oracle(POLICY, budget=3).sample_until(jax.random.key(0), jnp.array([0, 1, 2]), 5, rule)
+    assert calls and int(oracle.queries.samples) == 3 and np.all(np.asarray(stopped.num_samples) == 1)
+
+
 def test_sample_until_respects_the_budget():
     with pytest.raises(QueryBudgetExceeded, match="budget is 5"):
         Oracle(POLICY, budget=5).sample_until(jax.random.key(0), jnp.array([0, 1, 2]), 5, lambda k, m: k >= 2)
