@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -120,19 +121,24 @@ def run_experiment(
     layout.cells_dir.mkdir(parents=True, exist_ok=True)
     identifiers = [cell_id(experiment.name, params, seeds, base_seed, experiment.settings) for params in cells]
     streams = {i: cell_id(experiment.name, params, seeds, base_seed) for i, params in zip(identifiers, cells)}
-    pending = [(i, p) for i, p in zip(identifiers, cells) if force or not _cell_path(layout, i).exists()]
+    remove_partial_files(layout.cells_dir)  # what a killed run was writing when it died
+    frames = {} if force else {i: stored_cell(_cell_path(layout, i), i, p) for i, p in zip(identifiers, cells)}
+    pending = [(i, p) for i, p in zip(identifiers, cells) if frames.get(i) is None]
 
     bar = _progress_bar(len(cells), len(cells) - len(pending), experiment.name, progress)
     for identifier, params in pending:
         columns = experiment.sweep.run_cell(params, cell_key(base_seed, streams[identifier]), seeds)
         frame = _cell_frame(columns, params, seeds if experiment.sweep.seed_rows else None, identifier, base_seed,
                             __version__)
-        _atomic_write_parquet(frame, _cell_path(layout, identifier))
+        path = _cell_path(layout, identifier)
+        _atomic_write(path, lambda temporary: frame.to_parquet(temporary, index=False))
+        frames[identifier] = pd.read_parquet(path)  # as a resumed run will read it: one table, whatever was resumed
         bar.update(1)
     bar.close()
 
-    table = pd.concat([pd.read_parquet(_cell_path(layout, i)) for i in identifiers], ignore_index=True)
+    table = pd.concat([frames[i] for i in identifiers], ignore_index=True)
     layout.figure_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_partial_files(layout.figure_path.parent)
     summary = experiment.analyze(table, layout.figure_path)
     summary = {"experiment": experiment.name, "sharpsim_version": __version__, "quick": quick,
                "seeds": seeds, "base_seed": base_seed, "grid": grid, "settings": dict(experiment.settings),
@@ -151,23 +157,70 @@ def load_table(layout: Layout) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
 
 
-def atomic_write_text(text: str, path: Path) -> None:
+def stored_cell(path: Path, identifier: str, params: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The stored table of one cell if ``path`` holds that cell, else None (nothing stored yet, or a file that is
+    unreadable, empty, or another cell's: its ``cell_id`` column or its grid values differ). A bad file gets a
+    one-line warning and is recomputed, never used."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-        temporary = Path(handle.name)
-    os.replace(temporary, path)
+    if not path.exists():
+        return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as error:  # a truncated or foreign file: any reader error means "not this cell"
+        return _refuse_cell(path, f"it cannot be read ({type(error).__name__})")
+    if len(frame) == 0 or "cell_id" not in frame or not (frame["cell_id"] == identifier).all():
+        return _refuse_cell(path, "it holds another cell")
+    for axis, value in params.items():
+        if axis not in frame or not (frame[axis] == value).all():
+            return _refuse_cell(path, f"its {axis!r} column is not {value!r}")
+    return frame
+
+
+def _refuse_cell(path: Path, reason: str) -> None:
+    print(f"sharpsim: warning: stored cell {path} is not used ({reason}); recomputing it", file=sys.stderr)
+    return None
+
+
+PARTIAL_PREFIX = ".sharpsim-partial-"
+
+
+def remove_partial_files(folder: Path) -> None:
+    """Delete the temporary files that a run killed in the middle of a write left in ``folder``."""
+    for partial in Path(folder).glob(f"{PARTIAL_PREFIX}*"):
+        partial.unlink(missing_ok=True)
+
+
+def atomic_write_text(text: str, path: Path) -> None:
+    _atomic_write(path, lambda temporary: Path(temporary).write_text(text))
 
 
 def atomic_save_figure(figure, path: Path, dpi: int = 150) -> None:
     """Save a matplotlib figure so that a kill mid-write never leaves a truncated PNG."""
+    _atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=dpi, bbox_inches="tight",
+                                                         format=Path(path).suffix.lstrip(".") or None))
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a temporary file beside ``path``, give it ordinary permissions, then rename it over ``path``: a
+    reader sees the old file or the new one, never half of one; a killed write leaves only a partial file that
+    ``remove_partial_files`` deletes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=path.suffix) as handle:
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=PARTIAL_PREFIX, suffix=".tmp", delete=False) as handle:
         temporary = Path(handle.name)
-    figure.savefig(temporary, dpi=dpi, bbox_inches="tight")
-    os.replace(temporary, path)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would make results unreadable to others
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _cell_path(layout: Layout, identifier: str) -> Path:
@@ -193,13 +246,6 @@ def _cell_frame(columns, params, seed_rows: int | None, identifier, base_seed, v
     frame["base_seed"] = base_seed
     frame["sharpsim_version"] = version
     return frame
-
-
-def _atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
-        temporary = Path(handle.name)
-    frame.to_parquet(temporary, index=False)
-    os.replace(temporary, path)
 
 
 def _progress_bar(total: int, done: int, name: str, enabled: bool):

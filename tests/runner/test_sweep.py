@@ -121,3 +121,36 @@ def test_bad_columns_from_run_cell_are_refused(tmp_path):
     experiment = Experiment("bad", sweep, summarize=lambda t: {}, plot=lambda s, t, f: None)
     with pytest.raises(ValueError, match="1-d columns of one length"):
         run_experiment(experiment, default_layout("bad", tmp_path), progress=False)
+
+
+def test_a_truncated_or_swapped_cell_is_detected_recomputed_and_the_run_ends_identical(tmp_path, capsys):
+    clean = run_experiment(_toy([]), default_layout("toy", tmp_path / "clean"), progress=False)
+    layout = default_layout("toy", tmp_path / "damaged")
+    run_experiment(_toy([]), layout, progress=False)
+    paths = sorted(layout.cells_dir.glob("*.parquet"))
+    paths[0].write_bytes(paths[0].read_bytes()[:40])  # truncated, as by a disk-full write
+    second, third = paths[1].read_bytes(), paths[2].read_bytes()
+    paths[1].write_bytes(third)  # two valid cells swapped under each other's names
+    paths[2].write_bytes(second)
+    (layout.cells_dir / ".sharpsim-partial-abc.tmp").write_bytes(b"half a cell")  # left by a killed write
+    calls = []
+    resumed = run_experiment(_toy(calls), layout, progress=False)
+    warnings = capsys.readouterr().err
+    assert warnings.count("is not used") == 3 and "cannot be read" in warnings and "holds another cell" in warnings
+    assert len(calls) == 3 and resumed.computed_cells == 3
+    pd.testing.assert_frame_equal(resumed.table, clean.table)
+    assert resumed.summary == {**clean.summary}
+    assert not list(layout.cells_dir.glob(".sharpsim-partial-*"))
+
+
+def test_output_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        output = run_experiment(_toy([]), default_layout("toy", tmp_path), progress=False)
+    finally:
+        os.umask(previous)
+    for path in [*output.layout.cells_dir.glob("*.parquet"), output.layout.summary_path]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
