@@ -9,6 +9,7 @@ import argparse
 import ast
 import multiprocessing
 import os
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -110,8 +111,15 @@ def command_run(arguments) -> int:
     layout = default_layout(experiment.name, arguments.out, tag=tag)
     print(f"{experiment.name}: {experiment.title}")
     print(f"  grid: {grid}")
-    output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force, overrides=overrides,
-                            seeds=arguments.seeds, base_seed=arguments.seed, progress=not arguments.no_progress)
+    existed = layout.results_dir.exists()
+    try:
+        output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force,
+                                overrides=overrides, seeds=arguments.seeds, base_seed=arguments.seed,
+                                progress=not arguments.no_progress)
+    except BaseException:
+        if not existed and not any(layout.cells_dir.glob("*.parquet")):
+            shutil.rmtree(layout.results_dir, ignore_errors=True)  # a run that stored nothing leaves nothing
+        raise
     print(_report(output))
     return 0
 
@@ -146,14 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
+    if not 0 <= getattr(arguments, "seed", 0) < 2**32:
+        print(f"sharpsim: error: --seed must lie in [0, 2**32), got {arguments.seed}", file=sys.stderr)
+        return 2
     if getattr(arguments, "no_compile_cache", False):
         os.environ[ENVIRONMENT_VARIABLE] = "off"
     enable_compile_cache()
     handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run}
     try:
         return handlers[arguments.command](arguments)
-    except ValueError as error:
-        print(f"sharpsim: error: {error}", file=sys.stderr)
+    except (ValueError, TypeError, OSError) as error:
+        # a user's mistake (a bad --set value, a folder that cannot be written) is one line, not a traceback;
+        # SHARPSIM_TRACEBACK=1 shows the traceback when the mistake is sharpsim's
+        if os.environ.get("SHARPSIM_TRACEBACK"):
+            raise
+        message = " ".join(str(error).split())
+        kind = "" if isinstance(error, ValueError) else f"{type(error).__name__}: "
+        print(f"sharpsim: error: {kind}{message}", file=sys.stderr)
         return 2
 
 

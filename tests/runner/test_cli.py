@@ -60,3 +60,16 @@ def test_reproduce_in_parallel_processes_matches_the_serial_run(tmp_path, capsys
 def test_reproduce_refuses_a_non_positive_job_count(tmp_path, capsys):
     assert main(["reproduce", "--quick", "--jobs", "0", "--out", str(tmp_path), "rlhf_beta"]) == 2
     assert "--jobs must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_a_bad_set_value_is_one_line_exit_2_and_leaves_no_folder(tmp_path, capsys):
+    code = main(["run", "bon_coverage", "--quick", "--set", "coverage=abc", "--no-progress", "--out", str(tmp_path)])
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("sharpsim: error:") and "\n" not in error
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_an_out_of_range_seed_is_refused(tmp_path, capsys):
+    assert main(["run", "bon_coverage", "--quick", "--seed", "-1", "--out", str(tmp_path)]) == 2
+    assert "--seed must lie in [0, 2**32), got -1" in capsys.readouterr().err
