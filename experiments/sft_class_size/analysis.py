@@ -8,7 +8,7 @@ import numpy as np
 
 from sharpsim import theory
 from sharpsim.measure.sft_search import cell_threshold
-from sharpsim.measure.statistics import fit_loglog_slope
+from sharpsim.measure.statistics import slope_against_theory
 from sharpsim.runner import figures as plotting
 
 from .sweep import COVERAGE, DELTA, EPS, NUM_CANDIDATES, NUM_SAMPLES, RHO
@@ -35,11 +35,9 @@ def summarize(table) -> dict:
         summary["cells"].extend(stats)
         sizes = np.array([s["log_class_size"] for s in stats])
         m_star = np.array([s["m_star"] for s in stats])
-        if len(stats) >= 3 and np.all(np.isfinite(m_star)):
-            fit = fit_loglog_slope(sizes, m_star)
-            predicted = fit_loglog_slope(sizes, theory.thm_4_1_num_prompts(sizes, EPS, DELTA, RHO)).slope
-            summary["slopes"][learner] = {"slope": fit.slope, "slope_low": fit.slope_low,
-                                          "slope_high": fit.slope_high, "theory_slope_on_grid": predicted}
+        fit = slope_against_theory(sizes, m_star, theory.thm_4_1_num_prompts(sizes, EPS, DELTA, RHO))
+        if fit is not None:
+            summary["slopes"][learner] = fit
     return summary
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from sharpsim import theory
 from sharpsim.instances.rare_prompt import rare_prompt_coverage
 from sharpsim.measure.sft_search import cell_threshold
-from sharpsim.measure.statistics import fit_loglog_slope
+from sharpsim.measure.statistics import slope_against_theory
 from sharpsim.runner import figures as plotting
 
 from .sweep import COVERAGE_SCALE, DELTA, MU, NUM_RARE, RHO
@@ -47,11 +47,9 @@ def summarize(table) -> dict:
         summary["cells"].extend(stats)
         epsilons = np.array([s["eps"] for s in stats])
         m_star = np.array([s["m_star"] for s in stats])
-        if len(stats) >= 3 and np.all(np.isfinite(m_star)):
-            fit = fit_loglog_slope(epsilons, m_star)
-            predicted = fit_loglog_slope(epsilons, theory_rate(algorithm, epsilons)).slope
-            summary["slopes"][algorithm] = {"slope": fit.slope, "slope_low": fit.slope_low,
-                                            "slope_high": fit.slope_high, "theory_slope_on_grid": predicted}
+        fit = slope_against_theory(epsilons, m_star, theory_rate(algorithm, epsilons))
+        if fit is not None:
+            summary["slopes"][algorithm] = fit
     return summary
 
 

@@ -280,3 +280,17 @@ def test_mean_interval_clips_and_degenerates():
 def test_mean_interval_bad_values(values, match):
     with pytest.raises(ValueError, match=match):
         mean_interval(values)
+
+
+def test_slope_against_theory_matches_numpy_and_refuses_too_few_or_infinite_points():
+    from sharpsim.measure.statistics import slope_against_theory
+
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    measured = np.array([3.0, 7.0, 11.0, 26.0, 49.0])
+    theory = 5.0 * x**1.5
+    record = slope_against_theory(x, measured, theory)
+    assert record["slope"] == pytest.approx(np.polyfit(np.log(x), np.log(measured), 1)[0], rel=1e-12)
+    assert record["theory_slope_on_grid"] == pytest.approx(1.5, rel=1e-12)
+    assert record["slope_low"] < record["slope"] < record["slope_high"]
+    assert slope_against_theory(x[:2], measured[:2], theory[:2]) is None
+    assert slope_against_theory(x, np.r_[measured[:-1], np.inf], theory) is None
