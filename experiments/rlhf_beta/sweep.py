@@ -1,9 +1,11 @@
 """rlhf_beta: the KL-regularized target π*_β ∝ π_base^{1+1/β} against β (Eq. 3, Lemma 4.1, Theorem J.2 step 1).
 
-Claim. π*_β sharpens as β → 0, and β ≤ β_δ = γ_margin/(2 log(2|Y|/δ)) guarantees π*_β(y*(x)|x) ≥ 1 − δ/2 (for
-γ_margin ≤ 2.513; ``sharpening_beta`` uses log(1 + γ_margin) in place of γ_margin/2 above that, where the paper's
-proof step fails: the margin-3 cell); the miss 1 − π*_β(y*|x) is at most (|Y| − 1)(1 + γ_margin)^{−(1+1/β)}.
-Lemma 4.1: C_{π*_β} ≤ C_cov and C_{π_base/π*_β;β} ≤ |Y| for every β.
+Claim. π*_β sharpens as β → 0, and for γ_margin ∈ (0, 1) (Theorem J.2's range) β ≤ β_δ = γ_margin/(2 log(2|Y|/δ))
+guarantees π*_β(y*(x)|x) ≥ 1 − δ/2; the miss 1 − π*_β(y*|x) is at most (|Y| − 1)(1 + γ_margin)^{−(1+1/β)}.
+The margin-1 cells sit on the range's closed end (the proof's step still holds there). The margin-3 cells lie
+outside the theorem: their threshold is ``sharpening_beta``'s extension, log(1 + γ_margin)/log(2|Y|/δ) (the
+printed formula has no guarantee there; the summary also reports it). Lemma 4.1: C_{π*_β} ≤ C_cov and
+C_{π_base/π*_β;β} ≤ |Y| for every β.
 
 Exact, no Monte Carlo: each cell is one ``near_tie`` instance (|Y| = 64, one prompt, C_cov = ``coverage``,
 γ_margin = ``margin``), and the sweep evaluates π*_β on a fixed grid of β in one jitted vmap (one compilation for
@@ -76,7 +78,8 @@ def run_cell(params, key, seeds):
 
 SWEEP = Sweep(
     title="Sharpness of the KL-regularized target π*_β against β, with the Thm J.2 threshold (exact)",
-    claim="Thm J.2 step 1: β ≤ γ_margin/(2 log(2|Y|/δ)) ⇒ π*_β(y*|x) ≥ 1 − δ/2; Lemma 4.1: C_{π*_β} ≤ C_cov, "
+    claim="Thm J.2 step 1 (γ_margin ∈ (0, 1)): β ≤ γ_margin/(2 log(2|Y|/δ)) ⇒ π*_β(y*|x) ≥ 1 − δ/2 (γ_margin = 3: "
+          "extension past the theorem, β ≤ log(1 + γ_margin)/log(2|Y|/δ)); Lemma 4.1: C_{π*_β} ≤ C_cov, "
           "C_{π_base/π*_β;β} ≤ |Y|",
     grid={"margin": [0.01, 0.05, 0.2, 1.0, 3.0], "coverage": [4.0, 16.0]},
     seeds=1,

@@ -16,10 +16,11 @@ Concentrability (Eq. 9) and the bounds of the RLHF analysis:
     R_max        = max_{x,y} log(1/π_base(y|x))                    (``reward_range``; Assumption 4.5)
     V_max        = max_{x,y} |β log(π(y|x)/π_base(y|x))|           (``log_ratio_range``; Assumption J.4)
 
-Lemma 4.1: C_{π*_β} ≤ C_cov and C_{π_base/π*_β;β} ≤ |Y|. Its γ-form (Lemma 4.1′) holds with the factor
-(1 − γ)^{−1/β}: C_{π*_β} ≤ (1 − γ)^{−1/β}·C_cov,γ for every γ ∈ [0, 1) (see the Deviations in ``paper_notes.md``).
-Theorem J.2, step 1: if β ≤ γ_margin/(2 log(2|Y|/δ)) then π*_β(y*(x)|x) ≥ 1 − δ/2 (``sharpening_beta``; valid as printed
-for γ_margin ≤ 2.513, and with log(1 + γ_margin) in place of γ_margin/2 above that).
+Lemma 4.1: C_{π*_β} ≤ C_cov and C_{π_base/π*_β;β} ≤ |Y|. Its γ-form (Lemma 4.1′) is printed with the factor
+(1 − γ)^{−1}, which can fail for β < 1; what holds (and is tested) is C_{π*_β} ≤ (1 − γ)^{−1/β}·C_cov,γ for every
+γ ∈ [0, 1), which implies the printed form only for β ≥ 1 (see the Deviations in ``paper_notes.md``).
+Theorem J.2, step 1 (γ_margin ∈ (0, 1), the theorem's range): if β ≤ γ_margin/(2 log(2|Y|/δ)) then
+π*_β(y*(x)|x) ≥ 1 − δ/2. ``sharpening_beta`` is that β inside the range and extends it past the range.
 
 Conventions as in ``quantities``: every expectation over prompts uses μ of the *second* policy argument (the
 base or the reference), and prompts outside supp μ carry no weight; 0·log 0 = 0 and 0·(anything) = 0, so a
@@ -205,14 +206,16 @@ def log_ratio_range(policy, base, beta) -> jax.Array:
 
 
 def sharpening_beta(base, delta) -> jax.Array:
-    """β_δ = min(γ_margin/2, log(1 + γ_margin)) / log(2|Y|/δ): Theorem J.2 / Theorem 4.3's β = γ_margin/(2 log(2|Y|/δ))
-    wherever its proof holds, from the base's margin (Assumption 4.2) and |Y|.
+    """β_δ = min(γ_margin/2, log(1 + γ_margin)) / log(2|Y|/δ), from the base's margin (Assumption 4.2) and |Y|: a β
+    with π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ (Theorem J.2, step 1).
 
-    For β ≤ β_δ every non-argmax y has π*_β(y|x) ≤ (1 + γ_margin)^{−(1+1/β)} ≤ e^{−log(1+γ_margin)/β} ≤ δ/(2|Y|),
-    hence π*_β(y*(x)|x) ≥ 1 − δ/2 on supp μ. The paper's step (1 + γ)^{−1/β} ≤ e^{−γ/(2β)} needs
-    log(1 + γ) ≥ γ/2, i.e. γ_margin ≤ 2.513; above that its β is too large (|Y| = 1000, γ_margin = 10, δ = 0.1:
-    π*_β(y*) = 0.56), so the min keeps the guarantee (``theory_rlhf.thm_j2_beta`` is the paper's formula as
-    printed). ``inf`` when the base has no non-argmax mass (any β works).
+    Inside Theorem J.2's range (like J.3 it takes γ_margin ∈ (0, 1)), and up to γ_margin = 2.513, this is exactly the
+    theorem's β = γ_margin/(2 log(2|Y|/δ)) (``theory.rlhf.thm_j2_beta``). Past γ_margin = 2.513 it is an extension
+    beyond the theorem, not a correction of it: the proof's step (1 + γ)^{−1/β} ≤ e^{−γ/(2β)} needs
+    log(1 + γ) ≥ γ/2, so the printed formula, applied where the theorem does not claim it, can miss; with
+    log(1 + γ_margin) in place of γ_margin/2 every non-argmax y has π*_β(y|x) ≤ (1 + γ_margin)^{−(1+1/β)} ≤
+    e^{−log(1+γ_margin)/β} ≤ δ/(2|Y|) for every β ≤ β_δ, whatever the margin. ``inf`` when the base has no
+    non-argmax mass (any β works).
     """
     if is_concrete(delta):
         delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)

@@ -125,9 +125,11 @@ def thm_4_2_prime_error_bound(concentrability, loss_concentrability, log_class_s
 def thm_j2_beta(margin, num_responses, delta):
     """β = γ_margin / (2 log(2|Y|/δ))   (Theorem J.2 condition β^{-1} ≥ 2γ_margin^{-1} log(2|Y|/δ); Theorem 4.3's choice).
 
-    Exact (no constant): for γ_margin ≤ 2.513 any β at most this makes π*_β(y*(x)|x) ≥ 1 − δ/2; the proof's step
-    (1 + γ)^{−1/β} ≤ e^{−γ/(2β)} fails above that, where ``kl_regularized.sharpening_beta`` (log(1 + γ_margin) in
-    place of γ_margin/2) keeps the guarantee. ``inf`` for γ_margin = inf.
+    Exact (no constant), as printed. Inside the theorem's range γ_margin ∈ (0, 1) any β at most this makes
+    π*_β(y*(x)|x) ≥ 1 − δ/2 (step 1 of the proof, whose inequality holds up to γ_margin = 2.513). The function
+    accepts any γ_margin > 0, but past 2.513 the formula carries no guarantee (the theorem does not claim one);
+    ``kl_regularized.sharpening_beta`` extends the step there (log(1 + γ_margin) in place of γ_margin/2).
+    ``inf`` for γ_margin = inf.
     """
     return _margin(margin) / (2.0 * np.log(2.0 * _num_responses(num_responses) / check_unit(delta, "delta")))
 

@@ -198,27 +198,45 @@ def test_lemma_4_1_at_gamma_zero(base, beta):
     assert float(density_ratio_moment(base, target, beta)) <= base.num_responses * (1 + 1e-9)
 
 
-@EXAMPLES
-@given(base=tabular_policies(num_prompts=3, num_responses=5), beta=st.floats(1.0, 50.0),
-       gamma=st.floats(0.0, 0.9))
-def test_lemma_4_1_prime_for_beta_at_least_one(base, beta, gamma):
-    """Lemma 4.1′ with the corrected factor, C_{π*_β} ≤ (1 − γ)^{−1/β}·C_cov,γ, which for β ≥ 1 implies the printed
-    C_cov,γ / (1 − γ) (the next test shows the printed form failing for β < 1)."""
-    bound = float(coverage_coefficient(base, gamma))
-    c = float(concentrability(power_policy(base, beta), base))
-    assert c <= bound * (1 - gamma) ** (-1.0 / beta) * (1 + 1e-9)
-    assert c <= bound / (1 - gamma) * (1 + 1e-9)
+def ref_gamma_coverage(probs, mu, gamma):
+    """C_cov,γ = E_x[1/π(y*_γ(x)|x)], y*_γ(x) = {y : π(y|x) ≥ (1 − γ) max π(·|x)} (Def. F.1), in numpy."""
+    mass = np_set_mass(probs, np_argmax_mask(probs, gamma))
+    return ref_expectation(mu, [1.0 / m if m > 0 else np.inf for m in mass])
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(base=tabular_policies(num_prompts=3, num_responses=5),
+       beta=st.one_of(st.floats(1e-3, 50.0), st.sampled_from([1e-3, 0.01, 0.3, 1.0])),
+       gamma=st.one_of(st.floats(0.0, 0.95), st.sampled_from([0.0, 0.1, 0.5])))
+def test_lemma_4_1_prime_corrected_factor(base, beta, gamma):
+    """Lemma 4.1′ with the corrected factor, C_{π*_β} ≤ (1 − γ)^{−1/β}·C_cov,γ, for every β > 0 and γ ∈ [0, 1)
+    (per prompt: π*_β(y)/π(y) = π(y)^{1/β}/Z ≤ max π^{1/β}/Z and Z ≥ ((1 − γ) max π)^{1/β}·π(y*_γ)). For β ≥ 1
+    it implies the printed C_cov,γ/(1 − γ); the next test shows the printed form failing for β < 1.
+    Both sides in numpy, and sharpsim's C_{π*_β} and C_cov,γ against them."""
+    probs, mu = np.asarray(base.probs), np.asarray(base.prompt_probs)
+    c = ref_ratio_moment(ref_power(probs, beta), probs, mu, 1.0)
+    coverage = ref_gamma_coverage(probs, mu, gamma)
+    assert float(concentrability(power_policy(base, beta), base)) == pytest.approx(c, rel=1e-8)
+    assert float(coverage_coefficient(base, gamma)) == pytest.approx(coverage, rel=1e-9)
+    log_factor = -math.log1p(-gamma) / beta  # (1 − γ)^{−1/β} in logs: it overflows for tiny β
+    assert math.log(c) <= log_factor + math.log(coverage) + 1e-9
+    if beta >= 1.0:
+        assert c <= coverage / (1 - gamma) * (1 + 1e-9)
 
 
 def test_lemma_4_1_prime_stated_form_fails_for_small_beta():
     """π_base = (0.5, 0.49, 0.01), γ = 0.1: y*_γ = {0, 1}, C_cov,γ = 1/0.99, but π*_β → δ_{y=0} as β → 0 gives
-    C_{π*_β} → 2 > C_cov,γ/(1 − γ) ≈ 1.12. The (1 − γ)^{−1/β} form still holds."""
-    base = TabularPolicy([[0.5, 0.49, 0.01]])
-    c = float(concentrability(power_policy(base, 0.01), base))
-    assert c == pytest.approx(ref_ratio_moment(ref_power(np.array([[0.5, 0.49, 0.01]]), 0.01),
-                                               np.array([[0.5, 0.49, 0.01]]), np.array([1.0]), 1.0), rel=1e-9)
-    assert c > (1 / 0.99) / 0.9
-    assert c <= (1 / 0.99) * 0.9 ** (-1 / 0.01)
+    C_{π*_β} → 2 > C_cov,γ/(1 − γ) ≈ 1.12 (at β = 0.01 already ≈ 1.59). The (1 − γ)^{−1/β} form still holds."""
+    probs, mu = np.array([[0.5, 0.49, 0.01]]), np.array([1.0])
+    base = TabularPolicy(probs)
+    coverage = ref_gamma_coverage(probs, mu, 0.1)
+    assert coverage == pytest.approx(1 / 0.99, rel=1e-12)
+    for beta in (0.3, 0.1, 0.01, 1e-3):
+        c = ref_ratio_moment(ref_power(probs, beta), probs, mu, 1.0)
+        assert float(concentrability(power_policy(base, beta), base)) == pytest.approx(c, rel=1e-9)
+        assert c <= coverage * 0.9 ** (-1 / beta)
+        if beta <= 0.01:
+            assert c > 1.4 * coverage / 0.9  # the printed form fails by more than 40%
 
 
 @settings(max_examples=80, deadline=None, derandomize=True)
