@@ -4,7 +4,6 @@ adaptive learners against the mean samples E[m] (Def. D.1); axes that carry both
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from sharpsim.measure.hard_learners import ADAPTIVE, LEARNERS, TARGET_ERROR
@@ -23,7 +22,6 @@ THEOREMS = {"thm_3_1": ("--", r"Thm. 3.1: $\kappa\,C\log|\Pi|/(\varepsilon^2(1+\
 SWEEP_LABELS = {"coverage": ("coverage_actual", r"coverage $C_{cov,\gamma}=(1-\Delta)+M\Delta/2$", "$C$"),
                 "eps": ("eps", r"target error $\varepsilon$ ($\Delta=16\varepsilon$)", r"$\varepsilon$"),
                 "d": ("d", r"number of rare prompts $d$ ($\log|\Pi|=d\log M$)", "$d$")}
-BOTH_SAMPLES = r"$m^*$ (filled: non-adaptive) / $E[m]^*$ (open: adaptive)"
 
 
 def style(learner: str) -> dict:
@@ -80,70 +78,89 @@ def log_ticks(ax, values, as_fraction: bool) -> None:
     ax.set_xticklabels([f"1/{1 / t:g}" if as_fraction else f"{t:.3g}" for t in ticks])
 
 
+VERSUS = {"bayes_vs_M": "Bayes vs M", "bayes_vs_M_over_delta": "Bayes vs M/Δ (Lemma H.3)",
+          "bayes_adaptive_vs_M": "Bayes adaptive vs M (Lemma H.4)"}
+
+
 def _slope_lines(slopes: dict) -> list[str]:
     lines = [f"{SHORT[k]}: {v['slope']:.2f} [{v['slope_low']:.2f}, {v['slope_high']:.2f}]"
              for k, v in slopes.items() if k in LEARNERS]
-    if "bayes_vs_M" in slopes:
-        fit = slopes["bayes_vs_M"]
-        lines.append(f"Thm. 3.1 curve: {slopes['thm_3_1_curve']['slope']:.2f}; Bayes vs M: {fit['slope']:.2f} "
-                     f"[{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]")
-    if "thm_d2_curve" in slopes:
-        lines.append(f"Thm. 3.1 curve: {slopes['thm_3_1_curve']['slope']:.2f}; "
-                     f"Thm. D.2 curve: {slopes['thm_d2_curve']['slope']:.2f}")
+    lines += [f"{VERSUS[k]}: {v['slope']:.2f} [{v['slope_low']:.2f}, {v['slope_high']:.2f}]"
+              for k, v in slopes.items() if k in VERSUS]
+    lines += [f"Thm. {'3.1' if k == 'thm_3_1_curve' else 'D.2'} curve on this grid: {v['slope']:.2f}"
+              for k, v in slopes.items() if k.endswith("_curve")]
     return lines
 
 
-def sweep_panel(ax, rows, axis: str, slopes: dict, constants: dict, tag: str) -> None:
-    """m* (E[m]* for adaptive learners) against one swept parameter, with fitted slopes and the κ-fitted rates."""
+def sweep_panel(ax, rows, axis: str, slopes: dict, constants: dict, tag: str, learners=LEARNERS) -> None:
+    """m* of the non-adaptive ``learners`` or E[m]* of the adaptive ones (never both on one axis) against one swept
+    parameter, with fitted slopes and the κ-fitted rate of Thm 3.1 or Thm D.2."""
+    adaptive = learners[0] in ADAPTIVE
+    slopes = {k: v for k, v in slopes.items() if k in learners or k.startswith(learners[0] + "_vs")
+              or k == ("thm_d2_curve" if adaptive else "thm_3_1_curve")}
     sweep = rows[rows.sweep == axis]
     column, xlabel, symbol = SWEEP_LABELS[axis]
     if sweep.empty:
         ax.set_axis_off()
         return
-    for learner in LEARNERS:
+    for learner in learners:
         part = sweep[sweep.learner == learner].sort_values(column)
         x, y = part[column].to_numpy(float), part.m_star.to_numpy(float)
         high = np.where(np.isfinite(part.m_star_high), part.m_star_high, y)
-        plotting.errorbar_points(ax, x, y, part.m_star_low, high, **style(learner))
+        plotting.errorbar_points(ax, x, y, part.m_star_low, high, **style(learner), label=LABELS[learner])
         if learner in slopes:
             ax.plot(x, fit_loglog_slope(x, y).predict(x), color=COLORS[learner], linewidth=0.8, alpha=0.7)
-    bayes = sweep[sweep.learner == "bayes"].sort_values(column)
-    for name, (line_style, _) in THEOREMS.items():
-        ax.plot(bayes[column], constants[name] * bayes[name], color="black", linestyle=line_style, linewidth=1.2)
+    bayes = sweep[sweep.learner == learners[0]].sort_values(column)
+    name = "thm_d2" if adaptive else "thm_3_1"
+    ax.plot(bayes[column], constants[name] * bayes[name], color="black", linestyle=THEOREMS[name][0], linewidth=1.2,
+            label=THEOREMS[name][1].split(":")[0] + r": $\kappa\cdot$rate")
+    eps_corner = "center left" if adaptive else "lower left"  # below the slope box, clear of the data
+    ax.legend(fontsize=7, loc={"coverage": "upper left", "eps": eps_corner, "d": "lower right"}[axis])
     corner = (0.97, 0.03, "right", "bottom") if axis == "coverage" else (0.03, 0.97, "left", "top")  # empty corner
     ax.text(*corner[:2], "slopes (95% t):\n" + "\n".join(_slope_lines(slopes)), transform=ax.transAxes,
             ha=corner[2], va=corner[3], fontsize=7, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8))
     ax.set_xscale("log")
     ax.set_yscale("log")
     log_ticks(ax, bayes[column], axis == "eps")
+    if axis == "eps":  # room above the data for the slope box
+        ax.set_ylim(top=ax.get_ylim()[1] * 3)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(BOTH_SAMPLES)
-    ax.set_title(f"({tag}) samples for success $\\geq 1-\\varepsilon$ vs {symbol}", fontsize=10)
+    ax.set_ylabel(r"$E[m]^*$ (mean samples, adaptive oracle)" if adaptive else r"$m^*$ (samples, non-adaptive)")
+    kind = r"adaptive: $E[m]^*$" if adaptive else r"non-adaptive: $m^*$"
+    ax.set_title(f"({tag}) {kind} for success $\\geq 1-\\varepsilon$ vs {symbol}", fontsize=10)
 
 
-def ratio_panel(ax, rows, constants: dict, bound_of: dict) -> None:
-    """m*/(κ·rate) for every cell, against κ·rate; the band spans the Bayes learners' ratios on these same cells
-    (κ is fitted on them, so the band shows their scatter about 1, not an independent check)."""
-    for learner in LEARNERS:
+def ratio_panel(ax, rows, constants: dict, learners, fit_sweeps, tag: str) -> None:
+    """m*/(κ·rate) (E[m]* for adaptive learners) for every cell with its Wilson-derived interval, κ fitted on the
+    ``fit_sweeps`` cells of the Bayes learner only: those cells are drawn faded, the held-out ε sweep in full."""
+    adaptive = learners[0] in ADAPTIVE
+    name = "thm_d2" if adaptive else "thm_3_1"
+    for learner in learners:
         part = rows[rows.learner == learner]
-        scale = constants[bound_of[learner]] * part.bound
-        y = (part.m_star / scale).to_numpy(float)
-        high = np.where(np.isfinite(part.m_star_high), part.m_star_high / scale, y)
-        plotting.errorbar_points(ax, scale, y, part.m_star_low / scale, high, **style(learner))
-    bayes = rows[rows.learner.isin(["bayes", "bayes_adaptive"])]
-    scaled = bayes.ratio / [constants[bound_of[k]] for k in bayes.learner]
-    ax.axhspan(float(np.nanmin(scaled)), float(np.nanmax(scaled)), color="tab:blue", alpha=0.12)
+        for held_out in (False, True):
+            cells = part[(part.sweep == "eps") == held_out]
+            scale = constants[name] * cells.bound
+            y = (cells.m_star / scale).to_numpy(float)
+            high = np.where(np.isfinite(cells.m_star_high), cells.m_star_high / scale, y)
+            where = "held-out ε sweep" if held_out else "fit cells (C, d sweeps)"
+            plotting.errorbar_points(ax, scale, y, cells.m_star_low / scale, high, **style(learner),
+                                     alpha=1.0 if held_out else 0.3, label=f"{SHORT[learner]}, {where}")
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_ylim(top=ax.get_ylim()[1] * 6)
-    ax.legend(handles=[Patch(color="tab:blue", alpha=0.12, label="range of the Bayes learners' ratios\n"
-                             "on these same cells (κ fitted on them)"),
-                       plotting.plt.Line2D([], [], color="black", linestyle="--", linewidth=1,
-                                           label="ratio 1: the fitted κ·rate")], fontsize=7.5, loc="upper right")
-    ax.set_xlabel(r"bound $\kappa\cdot$rate (Thm. 3.1 non-adaptive, Thm. D.2 adaptive)")
-    ax.set_ylabel(r"$m^*/(\kappa\cdot$rate$)$, $E[m]^*/(\kappa\cdot$rate$)$ (open)")
-    ax.set_title("(f) measured / bound, every cell", fontsize=10)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.set_ylim(0.5, ax.get_ylim()[1] * 4)
+    sweeps = " and ".join(fit_sweeps)
+    ax.legend(fontsize=7, loc="upper right", ncol=2, title_fontsize=7,
+              title=rf"$\kappa$ = {constants[name]:.3g}: geometric mean of Bayes ratios on the {sweeps} sweeps; "
+                    "no band")
+    label = r"Thm. D.2 $\kappa\cdot$rate" if adaptive else r"Thm. 3.1 $\kappa\cdot$rate"
+    ax.set_xlabel(f"bound {label} at the cell")
+    ax.set_ylabel(r"$E[m]^*/(\kappa\cdot$rate$)$ (adaptive)" if adaptive
+                  else r"$m^*/(\kappa\cdot$rate$)$ (non-adaptive)")
+    ax.set_title(f"({tag}) measured / bound, {'adaptive' if adaptive else 'non-adaptive'}: ε sweep held out",
+                 fontsize=10)
 
 
 def lemma_panel(ax, points: dict, level: float) -> None:
@@ -160,7 +177,7 @@ def lemma_panel(ax, points: dict, level: float) -> None:
     ax.set_ylim(3e-3, 1.2)
     ax.set_xlabel(r"$m/(dM/\Delta)$ (non-adaptive, filled), $E[m]/(dM)$ (adaptive, open)")
     ax.set_ylabel(r"coordinate error $P[\hat\jmath_i\neq j_i]$")
-    ax.set_title("(g) Lemmas H.3/H.4: Bayes error vs scaled samples", fontsize=10)
+    ax.set_title("(h) Lemmas H.3/H.4: Bayes error vs scaled samples", fontsize=10)
 
 
 def key_panel(ax, constants: dict) -> None:
@@ -171,8 +188,8 @@ def key_panel(ax, constants: dict) -> None:
         handles.append(plotting.plt.Line2D([], [], color="black", linestyle=line_style,
                                            label=f"{text},\n" + rf"$\kappa$={constants[name]:.3g} fitted to {fitted_to}"))
     handles += [plotting.plt.Line2D([], [], color="black", linestyle="--", linewidth=1,
-                                    label="(g) Lemma H.3/H.4 level 1/8"),
-                plotting.plt.Line2D([], [], color="0.5", linewidth=0.8, label="(g) target coordinate error ε/Δ = 1/16")]
+                                    label="(h) Lemma H.3/H.4 level 1/8"),
+                plotting.plt.Line2D([], [], color="0.5", linewidth=0.8, label="(h) target coordinate error ε/Δ = 1/16")]
     ax.set_axis_off()
     ax.legend(handles=handles, loc="center", fontsize=8.5, frameon=False,
               title="filled: non-adaptive, samples m\nopen: adaptive, mean samples E[m]", title_fontsize=9)

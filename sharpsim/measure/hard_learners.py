@@ -171,9 +171,10 @@ def run_learner(model_class: ss.HardClass, keys, budget, samples, learner: str, 
 
 
 def measure_learner(learner: str, model_class: ss.HardClass, keys, shapes: Mapping,
-                    resolution: float = 0.08) -> tuple[SampleComplexity, dict]:
+                    resolution: float = 0.08, spread: dict | None = None) -> tuple[SampleComplexity, dict]:
     """The threshold search for one learner on one (padded) instance: the smallest budget with coordinate error
-    ≤ ε/Δ (Lemma H.2), as (SampleComplexity, {budget: mean samples used}). ``shapes`` from ``padded_shapes``."""
+    ≤ ε/Δ (Lemma H.2), as (SampleComplexity, {budget: mean samples used}). ``shapes`` from ``padded_shapes``.
+    ``spread`` (optional, a dict) is filled with {budget: standard deviation over seeds of the samples used}."""
     check_learner(learner)
     if learner not in shapes:
         raise ValueError(f"shapes has no entry for learner {learner!r}; it has {sorted(shapes)}")
@@ -185,6 +186,8 @@ def measure_learner(learner: str, model_class: ss.HardClass, keys, shapes: Mappi
     def success_batch(batch_keys, budget):
         correct, spent = run_learner(model_class, batch_keys, budget, samples, learner, num_prompts, max_samples)
         used[int(budget)] = float(np.mean(np.asarray(spent)))
+        if spread is not None:
+            spread[int(budget)] = float(np.std(np.asarray(spent), ddof=1)) if np.size(spent) > 1 else 0.0
         return np.asarray(correct)[:, :d].reshape(-1)
 
     result = sample_complexity(success_batch, keys, TARGET_ERROR,
@@ -193,28 +196,59 @@ def measure_learner(learner: str, model_class: ss.HardClass, keys, shapes: Mappi
     return result, used
 
 
-def measured_records(learner: str, result: SampleComplexity, used: Mapping) -> dict:
+def measured_records(learner: str, result: SampleComplexity, used: Mapping, spread: Mapping | None = None) -> dict:
     """The search's per-budget records plus the learner, the (mean) samples used at each budget and m* with its
-    interval in samples (``inf`` where the search did not reach the target)."""
+    interval in samples (``inf`` where the search did not reach the target); with ``spread`` also the standard
+    deviation over seeds of the samples used at each budget (column ``samples_sd``)."""
 
     def samples_at(budget):
         return used.get(int(budget), math.inf) if math.isfinite(budget) else math.inf
 
     size = result.budgets.size
-    return {**result.records(), "learner": np.full(size, learner),
-            "samples_mean": np.array([samples_at(b) for b in result.budgets]),
-            "m_star": np.full(size, samples_at(result.estimate)),
-            "m_star_low": np.full(size, samples_at(result.lower)),
-            "m_star_high": np.full(size, samples_at(result.upper))}
+    records = {**result.records(), "learner": np.full(size, learner),
+               "samples_mean": np.array([samples_at(b) for b in result.budgets]),
+               "m_star": np.full(size, samples_at(result.estimate)),
+               "m_star_low": np.full(size, samples_at(result.lower)),
+               "m_star_high": np.full(size, samples_at(result.upper))}
+    if spread is not None:
+        records["samples_sd"] = np.array([spread.get(int(b), math.nan) for b in result.budgets])
+    return records
 
 
 def measure_records(learners: Sequence[str], model_class: ss.HardClass, keys, shapes: Mapping,
-                    resolution: float = 0.08) -> dict[str, list]:
+                    resolution: float = 0.08, with_spread: bool = False) -> dict[str, list]:
     """``measured_records`` of every learner on one instance, concatenated column by column (one row per
-    evaluated budget and learner): the bulk of a lower-bound sweep cell."""
+    evaluated budget and learner): the bulk of a lower-bound sweep cell. ``with_spread`` adds ``samples_sd``."""
     columns: dict[str, list] = {}
     for learner in learners:
-        records = measured_records(learner, *measure_learner(learner, model_class, keys, shapes, resolution))
+        spread = {} if with_spread else None
+        result, used = measure_learner(learner, model_class, keys, shapes, resolution, spread)
+        records = measured_records(learner, result, used, spread)
         for name, values in records.items():
             columns.setdefault(name, []).extend(np.asarray(values).tolist())
     return columns
+
+
+def adaptive_bayes_exact(model_class: ss.HardClass, budget) -> tuple[np.ndarray, np.ndarray]:
+    """(coordinate error, E[m]) of the sample-until-revealed Bayes learner after n = ``budget`` prompts, exactly,
+    with an infinite tape (the finite one of ``num_samples`` changes both by at most (1 − a)^(12M) ≈ e^(−24)).
+    A rare prompt is visited w.p. 1 − (1 − Δ/d)^n; visited, it is sampled until its argmax appears (1/a draws on
+    average) and is then known; unvisited, the uniform posterior's lowest-index mode is right w.p. 1/M. This is
+    Lemma H.4's setting: E[m_i] = 1/a = (1 − γ)M per revealed coordinate."""
+    d, big_m = float(model_class.num_rare), float(model_class.num_candidates)
+    delta, a = float(model_class.delta), float(model_class.top_mass)
+    unvisited = (1.0 - delta / d) ** np.asarray(budget, dtype=np.float64)
+    return unvisited * (1.0 - 1.0 / big_m), d * (1.0 - unvisited) / a
+
+
+def adaptive_bayes_threshold(model_class: ss.HardClass, target_error: float = TARGET_ERROR) -> tuple[int, float]:
+    """(n*, E[m] at n*): the smallest number of prompts at which ``adaptive_bayes_exact``'s coordinate error is
+    ≤ ``target_error`` (ε/Δ by default, Lemma H.2), and the mean samples the learner spends there."""
+    if not 0.0 < target_error < 1.0:
+        raise ValueError(f"target_error must lie in (0, 1), got {target_error!r}")
+    d, big_m, delta = float(model_class.num_rare), float(model_class.num_candidates), float(model_class.delta)
+    ratio = target_error / (1.0 - 1.0 / big_m)
+    budget = 0 if ratio >= 1.0 else math.ceil(math.log(ratio) / math.log1p(-delta / d) - 1e-9)
+    while adaptive_bayes_exact(model_class, budget)[0] > target_error:  # guard the rounding of the logarithm
+        budget += 1
+    return budget, float(adaptive_bayes_exact(model_class, budget)[1])

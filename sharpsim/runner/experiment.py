@@ -36,6 +36,7 @@ BUILTIN_EXPERIMENTS = (
     "bon_coverage",
     "lower_bound",
     "lower_bound_p",
+    "lower_bound_adaptive",
     "sft_coverage",
     "sft_epsilon",
     "sft_class_size",

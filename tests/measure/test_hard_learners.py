@@ -145,3 +145,45 @@ def test_measured_records_convert_budgets_to_samples():
     np.testing.assert_array_equal(records["m_star_low"], [41.5] * 3)
     assert np.all(np.isinf(records["m_star_high"]))
     assert list(records["learner"]) == ["sft"] * 3
+
+
+@pytest.mark.slow
+def test_adaptive_bayes_learner_matches_its_exact_error_and_mean_samples():
+    """The sample-until-revealed learner through the oracle against the closed forms of ``adaptive_bayes_exact``
+    (error (1 − Δ/d)^n (1 − 1/M), E[m] = d(1 − (1 − Δ/d)^n)(1 − γ)M), within 4.5 standard errors."""
+    d, M, delta, seeds = 2, 8, 0.5, 512
+    model_class = ss.HardClass(d, M, delta)
+    num_prompts, max_samples = hard_learners.padded_shapes([model_class], ("bayes_adaptive",))["bayes_adaptive"]
+    keys = jax.random.split(jax.random.PRNGKey(3), seeds)
+    for budget in (2, 6):
+        correct, spent = hard_learners.run_learner(model_class, keys, np.int64(budget), np.int64(1),
+                                                   "bayes_adaptive", num_prompts, max_samples)
+        error, spent = 1.0 - np.asarray(correct)[:, :d].mean(), np.asarray(spent, float)
+        exact_error, exact_samples = hard_learners.adaptive_bayes_exact(model_class, budget)
+        unvisited = (1 - delta / d) ** budget  # written out independently of the code under test
+        assert exact_error == pytest.approx(unvisited * (1 - 1 / M), rel=1e-12)
+        assert exact_samples == pytest.approx(d * (1 - unvisited) * M / 2, rel=1e-12)
+        assert abs(error - exact_error) <= 4.5 * math.sqrt(exact_error * (1 - exact_error) / (seeds * d)), budget
+        assert abs(spent.mean() - exact_samples) <= 4.5 * spent.std(ddof=1) / math.sqrt(seeds), budget
+
+
+def test_adaptive_bayes_threshold_is_the_least_passing_budget():
+    for d, M, delta in ((4, 26, 0.25), (4, 386, 1 / 64), (1, 8, 0.9), (3, 50, 0.02)):
+        model_class = ss.HardClass(d, M, delta)
+        budget, samples = hard_learners.adaptive_bayes_threshold(model_class)
+        errors = [(1 - delta / d) ** n * (1 - 1 / M) for n in range(budget + 1)]  # numpy-free brute force
+        assert errors[budget] <= 1 / 16 < errors[budget - 1]
+        assert samples == pytest.approx(d * (1 - (1 - delta / d) ** budget) * M / 2, rel=1e-12)
+    assert hard_learners.adaptive_bayes_threshold(ss.HardClass(2, 8, 0.5), target_error=0.9)[0] == 0
+    with pytest.raises(ValueError, match="target_error must lie in \\(0, 1\\), got 1.5"):
+        hard_learners.adaptive_bayes_threshold(ss.HardClass(2, 8, 0.5), target_error=1.5)
+
+
+def test_measured_records_carry_the_seeds_spread_when_asked():
+    result = SampleComplexity(estimate=4.0, lower=2.0, upper=8.0, target=15 / 16, confidence=0.95,
+                              interval_method="wilson", budgets=np.array([2, 4, 8]), successes=np.array([1, 9, 10]),
+                              trials=np.array([10, 10, 10]), converged=True)
+    records = hard_learners.measured_records("bayes_adaptive", result, {2: 3.0, 4: 5.0, 8: 9.0}, {2: 1.0, 4: 2.0})
+    np.testing.assert_array_equal(records["samples_sd"][:2], [1.0, 2.0])
+    assert math.isnan(records["samples_sd"][2])
+    assert "samples_sd" not in hard_learners.measured_records("bayes_adaptive", result, {2: 3.0, 4: 5.0, 8: 9.0})
