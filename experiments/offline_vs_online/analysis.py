@@ -15,7 +15,7 @@ from sharpsim.runner.sweep import atomic_save_figure
 from .sweep import DELTA, DIMENSION, METHODS, NUM_VALIDATION, RHO
 
 LABELS = {"sft": "SFT-Sharpening (n = 1)", "rlhf_offline": "offline RLHF (Eq. 8)",
-          "xpo": r"XPO, $\alpha=0$ (no bonus: on-policy regression)"}
+          "xpo": r"XPO, $\alpha=0$ (on-policy regression, no exploration bonus)"}
 MARKERS = {"sft": "s", "rlhf_offline": "D", "xpo": "o"}
 XPO_SHIFT = 1.06  # XPO drawn 6% to the right of its C_cov: it overlaps offline RLHF
 
@@ -50,7 +50,9 @@ def coverage_slopes(rows) -> dict:
 
 def summarize(table) -> dict:
     rows = cell_rows(table)
-    return {"delta": DELTA, "rho": RHO, "dimension": DIMENSION, "cells": rows, "slopes": coverage_slopes(rows)}
+    return {"delta": DELTA, "rho": RHO, "dimension": DIMENSION, "cells": rows, "slopes": coverage_slopes(rows),
+            "labels": {"sft": "SFT-Sharpening (n = 1)", "rlhf_offline": "offline RLHF (Eq. 8)",
+                       "xpo": "XPO, α = 0 (on-policy regression, no exploration bonus)"}}
 
 
 def _draw_method(ax, method: str, mine: list[dict], slope: dict | None) -> None:
@@ -93,12 +95,13 @@ def plot(summary: dict, table, path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel(rf"coverage coefficient $C_{{cov}}$ (sphere, d = {DIMENSION}, scale 4 → 0.25)")
     ax.set_ylabel(r"queries $m^*$ for $\pi(y^*)\geq 1-\delta$ w.p. $\geq 1-\rho$")
-    ax.set_title(r"offline RLHF, XPO ($\alpha=0$) and SFT across coverage")
+    ax.set_title(r"offline RLHF, XPO ($\alpha=0$: no exploration bonus) and SFT across coverage")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     seeds = int(min(r["seeds"] for r in rows))
     plotting.footnote(figure, f"δ = {DELTA}, ρ = {RHO}; {seeds} seeds per point; bars: 95% Wilson intervals per "
                       "budget turned into an interval on m*; arrows: m* beyond the largest budget. RLHF m = 2n, "
-                      f"XPO (α = 0) m = 2T (plus {NUM_VALIDATION}(T+1) validation evaluations, not counted); slopes: "
+                      "XPO, α = 0 (on-policy regression, no exploration bonus): m = 2T (plus "
+                      f"{NUM_VALIDATION}(T+1) validation evaluations, not counted); slopes: "
                       "least squares on log-log axes, 95% t-intervals; XPO points drawn 6% right of their C_cov.")
     figure.subplots_adjust(bottom=0.4)
     atomic_save_figure(figure, path)

@@ -1,5 +1,5 @@
-"""offline_vs_online: offline RLHF (Eq. 8), XPO with α = 0 (Algorithm 1) and SFT-Sharpening side by side across
-coverage.
+"""offline_vs_online: offline RLHF (Eq. 8), XPO, α = 0 (on-policy regression, no exploration bonus; Algorithm 1)
+and SFT-Sharpening side by side across coverage.
 
 Claim. SFT-Sharpening must *see* y* among the base samples, so its sample complexity grows with C_cov (Theorem 4.1,
 and Example J.1's lower-bound argument). RLHF-Sharpening regresses the β-scaled log-ratio on the self-reward; its
@@ -15,13 +15,14 @@ Class: the instance's Π_{φ,B}; success: π̂(y*) ≥ 1 − δ (δ = 0.1), with
 * offline RLHF (Eq. 8): n pairs y, y' ∼ π_base, m = 2n, fitted by ``algorithms.rlhf.linear_rlhf_fit`` (projected
   gradient to its tolerance); one draw of n_max pairs per seed serves every n ≤ n_max
   (``measure.rlhf_engine.offline_rlhf_success``);
-* XPO with α = 0 (``measure.rlhf_engine.xpo_success_curves``): no exploration bonus, so XPO coincides with on-policy
-  regression; m = 2T (validation queries reported apart).
+* XPO, α = 0 (on-policy regression, no exploration bonus; ``measure.rlhf_engine.xpo_success_curves``): the
+  optimism term is off, so this row does not test exploration (the SEC mechanism of Theorem 4.3); m = 2T
+  (validation queries reported apart). ``xpo_alpha`` varies α on an instance where the bonus matters.
 
 What to expect on this instance: the reward-regression targets are noiseless and the class is linear, so any
 ≈ d pairs whose feature differences span R^d identify π*_β = π_{(1+1/β)θ*} — offline as well as online. The
 C_conc and SEC of the theorems are worst-case over classes; here neither RLHF variant needs y* to be sampled, and
-exploration is not what removes C_cov: the linear regression is.
+exploration is not what removes C_cov: the linear regression is (XPO runs at α = 0 here).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def run_cell(params, key, seeds):
 
 
 SWEEP = Sweep(
-    title="Offline RLHF, XPO (α = 0) and SFT-Sharpening sample complexity across coverage (sphere, d = 12)",
+    title="Offline RLHF, XPO, α = 0 (on-policy regression, no exploration bonus) and SFT-Sharpening sample "
+          "complexity across coverage (sphere, d = 12)",
     claim="SFT needs ∝ C_cov queries (Thm 4.1); RLHF's regression on a linear class does not need y* sampled "
           "(Thm 4.2 pays C_conc in the worst case, Thm 4.3 only SEC)",
     grid={"scale": [0.25, 0.5, 1.0, 2.0, 4.0], "method": list(METHODS)},

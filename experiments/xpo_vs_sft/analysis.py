@@ -1,5 +1,6 @@
 """xpo_vs_sft analysis: m* per (d, learner) from the stored budget search, growth fits (log m* on d, log m* on
-log d), the first d at which XPO with α = 0 beats SFT, and the two-panel figure.
+log d), the first d at which XPO, α = 0 (on-policy regression, no exploration bonus) beats SFT, and the two-panel
+figure.
 
 Panels: (a) m* against d (log scale) for every learner, with SFT's exact m*, C_cov and the Theorem 4.1 / 4.3 rates
 scaled to the first point; (b) m*/d (flat = linear in d) with the fitted log-log slopes.
@@ -19,7 +20,8 @@ from sharpsim.theory.rlhf import lemma_j5_sec_bound
 
 from .sweep import DELTA, METHODS, NUM_VALIDATION, RHO, constants, max_rounds
 
-LABELS = {"sft": "SFT-Sharpening (n = 1)", "xpo_alpha0": r"XPO, $\alpha=0$ (no bonus: on-policy regression)",
+LABELS = {"sft": "SFT-Sharpening (n = 1)",
+          "xpo_alpha0": "XPO, $\\alpha=0$\n(on-policy regression, no exploration bonus)",  # two lines: fits the legend
           "xpo_alpha_small": r"XPO, $\alpha=10^{-3}\alpha_{J.2}$", "xpo_alpha_thm": r"XPO, $\alpha=\alpha_{J.2}$"}
 MARKERS = {"sft": "s", "xpo_alpha0": "o", "xpo_alpha_small": "^", "xpo_alpha_thm": "v"}
 
@@ -74,7 +76,10 @@ def first_dimension_beating_sft(rows, method: str = "xpo_alpha0"):
 def summarize(table) -> dict:
     rows = cell_rows(table)
     return {"delta": DELTA, "rho": RHO, "cells": rows, "growth": growth_fits(rows),
-            "first_dimension_xpo_alpha0_beats_sft": first_dimension_beating_sft(rows)}
+            "first_dimension_xpo_alpha0_beats_sft": first_dimension_beating_sft(rows),
+            "labels": {"sft": "SFT-Sharpening (n = 1)",
+                       "xpo_alpha0": "XPO, α = 0 (on-policy regression, no exploration bonus)",
+                       "xpo_alpha_small": "XPO, α = 1e-3·α_J2", "xpo_alpha_thm": "XPO, α = α_J2"}}
 
 
 def log_class_size(dimension: int) -> float:
@@ -172,7 +177,7 @@ def _panel_ratio(ax, summary: dict) -> None:
 
 
 def plot(summary: dict, table, path) -> None:
-    figure, (ax, ax_ratio) = plotting.new_figure(2, width_per_panel=5.6, height=4.6)
+    figure, (ax, ax_ratio) = plotting.new_figure(2, width_per_panel=5.6, height=5.4)
     _panel_complexity(ax, summary)
     _panel_ratio(ax_ratio, summary)
     seeds = int(min(r["seeds"] for r in summary["cells"]))
@@ -182,6 +187,6 @@ def plot(summary: dict, table, path) -> None:
                       f"round); dotted: + {NUM_VALIDATION}(T+1) validation evaluations. Theory rates scaled to the "
                       "first point (constants unspecified); (b) fits: least squares of log m* on d (SFT) or on log d "
                       "(XPO), 95% t-intervals.")
-    figure.subplots_adjust(bottom=0.4, wspace=0.3)
+    figure.subplots_adjust(bottom=0.46, wspace=0.3)
     atomic_save_figure(figure, path)
     plotting.close(figure)

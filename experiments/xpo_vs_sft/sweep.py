@@ -16,11 +16,13 @@ numbers; 95% Wilson intervals per budget), both learners over the same class Π_
 * XPO (``measure.rlhf_engine.xpo_success_curves``), β = γ_margin/(2 log(2|Y|/δ)) (Theorem J.2 / 4.3), K = 20 Adam
   steps per round, V = 32 validation draws per iterate, one run of T_max = 6d + 24 rounds per seed giving the output
   at every T ≤ T_max. Budget m = 2T (one sample + one evaluation per round: the paper's accounting, Theorem J.2);
-  m including validation, 2T + (T + 1)V, is reported too. Three optimism weights: α = 0 (no exploration bonus: XPO
-  is then on-policy regression), α = 10⁻³·α_J2 and α = α_J2, Theorem J.2's α at T = T_max (``xpo_constants``: SEC
-  from Lemma J.5, log N(Π, ε_disc) from Lemma J.4, R_max from Theorem J.3), ε = 0.1. With α_J2 itself (constant 1)
-  the optimism term can outweigh the regression term until T ≫ R_max²·SEC/β² (Theorem J.2's own condition on T),
-  in which case no seed is sharp within T_max and m* is reported as beyond the largest budget.
+  m including validation, 2T + (T + 1)V, is reported too. Three optimism weights: "XPO, α = 0 (on-policy regression,
+  no exploration bonus)": the optimism term is off, so this row does not test exploration (the SEC mechanism of
+  Theorem 4.3); on this instance the linear regression alone identifies θ (``xpo_alpha`` varies α where it
+  matters); α = 10⁻³·α_J2; and α = α_J2, Theorem J.2's α at T = T_max (``xpo_constants``: SEC from Lemma J.5,
+  log N(Π, ε_disc) from Lemma J.4, R_max from Theorem J.3), ε = 0.1. With α_J2 itself (constant 1) the optimism
+  term can outweigh the regression term until T ≫ R_max²·SEC/β² (Theorem J.2's own condition on T), in which case
+  no seed is sharp within T_max and m* is reported as beyond the largest budget.
 
 ``analysis.py`` overlays C_cov (exact) and the Theorem 4.1 / 4.3 rates as functions of d, each scaled to pass
 through the first measured point (their absolute constants are unspecified): Theorem 4.1 ∝ C_cov·log|Π| with

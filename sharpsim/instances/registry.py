@@ -18,6 +18,7 @@ _FAMILY_MODULES = (
     "sharpsim.instances.tabular",
     "sharpsim.instances.hard",
     "sharpsim.instances.sphere",
+    "sharpsim.instances.hidden_sphere",
     "sharpsim.instances.autoregressive",
 )
 

@@ -46,6 +46,7 @@ BUILTIN_EXPERIMENTS = (
     "greedy_vs_argmax",
     "xpo_vs_sft",
     "offline_vs_online",
+    "xpo_alpha",
     "sft_bitstring",
 )
 
