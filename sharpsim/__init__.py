@@ -113,7 +113,8 @@ from sharpsim.referee import (  # noqa: E402
     target_mass,
 )
 from sharpsim import testing, theory  # noqa: E402  (modules: strategies and bounds)
-from sharpsim.measure import complexity, statistics  # noqa: E402
+from sharpsim.measure import allocation, complexity, statistics  # noqa: E402
+from sharpsim.measure.allocation import allocation_threshold, search_allocations  # noqa: E402
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity  # noqa: E402
 from sharpsim.theory import rlhf as theory_rlhf  # noqa: E402
 
@@ -160,6 +161,8 @@ __all__ = [
     "adaptive_bayes_hard_learner",
     "adaptive_sft_sharpen",
     "adaptive_stopping_time",
+    "allocation",
+    "allocation_threshold",
     "argmax_mask",
     "argmax_mass",
     "as_tabular",
@@ -204,6 +207,7 @@ __all__ = [
     "rlhf_sharpen",
     "running_best_index",
     "sample_complexity",
+    "search_allocations",
     "sample_with_temperature",
     "sequence_argmax",
     "sequence_sharpening_error",

@@ -9,13 +9,15 @@ y*(x) ∈ {0,1}^H, uniform prompts), each token equal to y*_h(x) w.p. q = C^(−
 C_cov = C. The horizon H is fixed, so the sequence space 2^H (and every array shape) is the same for all coverage
 levels: one compilation. Class: tabular over whole sequences (realizable), log|Π| := X·H·log 2 (deterministic
 rows).
-Method: ``sample_complexity`` along Theorem 4.1's ray (n, N) = s·(n₀, N₀) (as in ``sft_coverage``). Runs are
+Method (``search``): ``optimum`` — SFT-Sharpening's own m*, the least n·N over all (n, N) with success ≥ 1 − ρ
+(N on ``samples_grid`` around N₀, n searched at each, ``measure.allocation``); ``ray`` — ``sample_complexity``
+along Theorem 4.1's ray (n, N) = s·(n₀, N₀) (as in ``sft_coverage``). Runs are
 simulated exactly in law on the enumerated sequence policy ``base.to_tabular()`` (training pairs drawn from
 π^BoN_N, ``sharpsim.referee.sft_laws``); the tests check that ``sft_sharpen`` run token-level through the
 ``Oracle`` on the ``MarkovPolicy`` base (tabular class fitted on the picked sequences) succeeds with the same
 probability.
 
-Measured: the slope of log m* against log C_cov. Expected: 1.
+Measured: the slope of log m* against log C_cov, at the optimum and on the ray. Expected: 1.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import numpy as np
 from sharpsim import theory
 from sharpsim.classes import TabularClass
 from sharpsim.instances.autoregressive import bitstring
-from sharpsim.measure.sft_search import RAY_UNITS, ray_point, search_rows, search_sft_ray
+from sharpsim.measure.sft_search import (RAY_UNITS, SAMPLES_GRID_RATIO, ray_point, samples_grid, search_rows,
+                                         search_sft_optimum, search_sft_ray)
 from sharpsim.runner.experiment import Sweep
 
 EPS, DELTA, RHO = 0.1, 0.25, 0.1
@@ -56,13 +59,20 @@ def ray_units(coverage: float) -> tuple[float, float, float]:
 
 
 def run_cell(params, key, seeds):
-    coverage = float(params["coverage"])
+    coverage, search = float(params["coverage"]), params["search"]
     policy = instance(coverage)
     prompts_unit, samples_unit, log_class_size = ray_units(coverage)
     keys = jax.random.split(key, seeds)
-    result, _, _ = search_sft_ray(policy, TabularClass.like(policy), keys, EPS, DELTA, RHO, prompts_unit,
-                                  samples_unit, MAX_PROMPTS)
-    rows = search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
+    model_class = TabularClass.like(policy)
+    if search == "optimum":
+        rows = search_sft_optimum(policy, model_class, keys, EPS, DELTA, RHO, samples_grid(samples_unit),
+                                  MAX_PROMPTS)
+    elif search == "ray":
+        result, _, _ = search_sft_ray(policy, model_class, keys, EPS, DELTA, RHO, prompts_unit, samples_unit,
+                                      MAX_PROMPTS)
+        rows = search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
+    else:
+        raise ValueError(f"search must be 'optimum' or 'ray', got {search!r}")
     rows["log_class_size"] = np.full(rows["budget"].size, log_class_size)
     return rows
 
@@ -70,10 +80,11 @@ def run_cell(params, key, seeds):
 SWEEP = Sweep(
     title="SFT-Sharpening on an autoregressive instance (bitstring): m* vs C_cov (Thm 4.1)",
     claim="Thm 4.1 on sequences: m* linear in C_cov at fixed horizon",
-    grid={"coverage": [2.0, 4.0, 8.0, 16.0, 32.0]},
+    grid={"coverage": [2.0, 4.0, 8.0, 16.0, 32.0], "search": ["optimum", "ray"]},
     seeds=200,
     settings={"eps": EPS, "delta": DELTA, "rho": RHO, "horizon": HORIZON, "num_prompts": NUM_PROMPTS,
-              "max_prompts": MAX_PROMPTS, "target_seed": TARGET_SEED, "ray_units": RAY_UNITS},
+              "max_prompts": MAX_PROMPTS, "target_seed": TARGET_SEED, "ray_units": RAY_UNITS,
+              "samples_grid_ratio": SAMPLES_GRID_RATIO},
     run_cell=run_cell,
     quick_grid={"coverage": [2.0, 8.0, 32.0]},
     quick_seeds=64,

@@ -1,51 +1,64 @@
-"""sft_class_size analysis: m* per (d, class) from the stored search counts, log-log slopes against log|Π| beside
-Theorem 4.1's slope on the same grid, and the figure: (a) success of SFT-Sharpening (product class) against
-samples, (b) m* against log|Π| with Theorem 4.1 (c = 1) and the minimax lower bound of Theorem 3.1 (c = 1)."""
+"""sft_class_size analysis: m* per (d, class, search) from the stored search counts — SFT-Sharpening's own optimum
+over (n, N) and n at Theorem 4.1's fixed N₀ — log-log slopes against log|Π| beside Theorem 4.1's slope on the same
+grid, and the figure: (a) the optimal allocation (n*, N*) against log|Π|, (b) m* against log|Π| with Theorem 4.1
+(c = 1). Theorem 3.1's minimax lower bound is not drawn: it holds over the hard class of Appendix H (Δ = 16ε), not
+for this instance (Δ = 2ε)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sharpsim import theory
-from sharpsim.measure.sft_search import cell_threshold
+from sharpsim.measure.sft_search import cell_summary
 from sharpsim.measure.statistics import slope_against_theory
 from sharpsim.runner import figures as plotting
 
-from .sweep import COVERAGE, DELTA, EPS, NUM_CANDIDATES, NUM_SAMPLES, RHO
+from .sweep import DELTA, EPS, NUM_CANDIDATES, NUM_SAMPLES, RHO
 
-CLASSES = ("product", "tabular")
-STYLES = {"product": ("o", "tab:blue", "product class (finite)"), "tabular": ("s", "tab:orange", "tabular class")}
+SERIES = {("product", "optimum"): ("o", "tab:blue", "product class (finite), own optimum over (n, N)"),
+          ("product", "fixed_N"): ("o", "lightsteelblue", "product class, n at Thm 4.1's N₀"),
+          ("tabular", "optimum"): ("s", "tab:orange", "tabular class, own optimum over (n, N)"),
+          ("tabular", "fixed_N"): ("s", "navajowhite", "tabular class, n at Thm 4.1's N₀")}
 
 
-def _cells(table, learner: str) -> list[dict]:
-    rows = table[table.model_class == learner]
+def _series(table):
+    return [s for s in SERIES if ((table.model_class == s[0]) & (table.search == s[1])).any()]
+
+
+def _cells(table, learner: str, search: str) -> list[dict]:
+    rows = table[(table.model_class == learner) & (table.search == search)]
     stats = []
     for level in sorted(rows.num_rare.unique()):
         cell = rows[rows.num_rare == level]
-        stats.append({"model_class": learner, "num_rare": int(level),
-                      "log_class_size": float(cell.log_class_size.iloc[0]), **cell_threshold(cell, 1 - RHO)})
+        stats.append({"model_class": learner, "search": search, "num_rare": int(level),
+                      "log_class_size": float(cell.log_class_size.iloc[0]), **cell_summary(cell, 1 - RHO)})
     return stats
 
 
 def summarize(table) -> dict:
     summary = {"eps": EPS, "delta": DELTA, "rho": RHO, "num_candidates": NUM_CANDIDATES, "num_samples": NUM_SAMPLES,
                "cells": [], "slopes": {}}
-    for learner in [c for c in CLASSES if c in set(table.model_class)]:
-        stats = _cells(table, learner)
+    for learner, search in _series(table):
+        stats = _cells(table, learner, search)
         summary["cells"].extend(stats)
         sizes = np.array([s["log_class_size"] for s in stats])
-        m_star = np.array([s["m_star"] for s in stats])
-        fit = slope_against_theory(sizes, m_star, theory.thm_4_1_num_prompts(sizes, EPS, DELTA, RHO))
+        prescribed = theory.thm_4_1_num_prompts(sizes, EPS, DELTA, RHO)
+        fit = slope_against_theory(sizes, [s["m_star"] for s in stats], prescribed)
         if fit is not None:
-            summary["slopes"][learner] = fit
+            summary["slopes"][f"{learner}_{search}"] = fit
+        if search == "optimum":
+            for name in ("n_star", "N_star"):
+                fit = slope_against_theory(sizes, [s[name] for s in stats], prescribed)
+                if fit is not None:
+                    summary["slopes"][f"{learner}_{name}"] = fit
     return summary
 
 
 def _panel_thresholds(ax, summary, table) -> None:
-    for learner in [c for c in CLASSES if c in set(table.model_class)]:
-        stats = [c for c in summary["cells"] if c["model_class"] == learner]
-        marker, color, label = STYLES[learner]
-        fit = summary["slopes"].get(learner)
+    for learner, search in _series(table):
+        stats = [c for c in summary["cells"] if c["model_class"] == learner and c["search"] == search]
+        marker, color, label = SERIES[(learner, search)]
+        fit = summary["slopes"].get(f"{learner}_{search}")
         if fit is not None:
             label += f": slope {fit['slope']:.2f} [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]"
         plotting.plot_thresholds(ax, [s["log_class_size"] for s in stats], stats, label=label, marker=marker,
@@ -53,25 +66,39 @@ def _panel_thresholds(ax, summary, table) -> None:
     grid = np.geomspace(table.log_class_size.min(), table.log_class_size.max(), 50)
     ax.plot(grid, theory.thm_4_1_num_prompts(grid, EPS, DELTA, RHO) * NUM_SAMPLES, **plotting.THEORY_STYLE,
             label=r"Thm 4.1 (c=1): $n_0 N$, $n_0=\log(|\Pi|/\rho)/(\delta\epsilon)$")
-    ax.plot(grid, theory.thm_3_1_lower_bound(COVERAGE, grid, EPS), color="0.5", linestyle="-.", linewidth=1.1,
-            label=r"Thm 3.1 minimax lower bound (c=1, shape only)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     plotting.plain_log_ticks(ax)
     ax.set_xlabel(r"$\log|\Pi| = (d+1)\log(M+1)$ of the product class")
-    ax.set_ylabel(rf"samples $m^*=n^*N$ (N={NUM_SAMPLES})")
+    ax.set_ylabel(r"samples $m^*=n^*N^*$ (sharp w.p. $\geq 1-\rho$)")
     ax.set_title(rf"(b) $m^*$ vs class size ($\epsilon$={EPS}, $\delta$={DELTA}, $\rho$={RHO})", fontsize=9)
 
 
+def _panel_allocation(ax, summary) -> None:
+    for learner, marker in (("product", "o"), ("tabular", "s")):
+        stats = [c for c in summary["cells"] if c["model_class"] == learner and c["search"] == "optimum"]
+        if not stats:
+            continue
+        sizes = [c["log_class_size"] for c in stats]
+        for name, linestyle, text in (("n_star", "-", "$n^*$"), ("N_star", "--", "$N^*$")):
+            fit = summary["slopes"].get(f"{learner}_{name}")
+            slope = f": slope {fit['slope']:.2f} [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]" if fit else ""
+            ax.plot(sizes, [c[name] for c in stats], marker=marker, linestyle=linestyle, linewidth=0.8,
+                    label=f"{learner}, {text}{slope}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    plotting.plain_log_ticks(ax)
+    plotting.plain_log_ticks(ax, "y")
+    ax.set_xlabel(r"$\log|\Pi| = (d+1)\log(M+1)$ of the product class")
+    ax.set_ylabel("allocation at the optimum")
+    ax.set_title("(a) SFT's optimal allocation: prompts n*, samples per prompt N*", fontsize=9)
+
+
 def plot(summary, table, path) -> None:
-    figure, (ax_curves, ax_star) = plotting.new_figure(2, width_per_panel=5.4, height=4.4)
-    shown = "product" if "product" in set(table.model_class) else table.model_class.iloc[0]
-    rows = table[table.model_class == shown]
-    plotting.plot_success_curves(ax_curves, rows, "num_rare", sorted(rows.num_rare.unique()),
-                                 lambda d: f"{shown} class, d={d}", 1 - RHO,
-                                 xlabel=rf"samples $m=nN$ (N={NUM_SAMPLES} fixed, n searched)",
-                                 title="(a) success of SFT-Sharpening vs samples")
+    figure, (ax_allocation, ax_star) = plotting.new_figure(2, width_per_panel=5.6, height=5.2)
+    _panel_allocation(ax_allocation, summary)
     _panel_thresholds(ax_star, summary, table)
     footnote = plotting.search_footnote(table, f"App. H rare prompts, M={NUM_CANDIDATES}, Δ=2ε; d rare prompts; "
-                                               "the tabular class is drawn at the product class's log|Π|.")
-    plotting.finish(figure, [ax_curves, ax_star], footnote, path)
+                                               "the tabular class is drawn at the product class's log|Π|. "
+                                               "Optimum interval: min over N of each N's interval ends.")
+    plotting.finish(figure, [ax_allocation, ax_star], footnote, path)

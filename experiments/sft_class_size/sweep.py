@@ -10,10 +10,14 @@ Instance: ``rare_prompt_instance`` with d rare prompts (d = 2 … 64) of total m
   which response to be sharp on), |Π| = (M + 1)^(d+1), log|Π| = (d + 1) log(M + 1); its MLE is the mode of the
   prompt's BoN picks; an unseen prompt gets π_0 (sharp on y₀, wrong for a rare prompt);
 * ``tabular`` for comparison (log|Π| = ∞; plotted at the product class's log|Π|).
-N is fixed at Theorem 4.1's N₀ = C_cov log(2/δ)/ε (c = 1), and the budget searched is n (``sample_complexity``:
-"n at fixed N"); m* = n*·N. Runs are simulated exactly in law (``sharpsim.referee.sft_laws``).
-Measured: the slope of log m* against log log|Π| per class. Expected: 1 (here n* ≍ d/Δ: each of the d rare
-prompts must be seen).
+Two measurements per cell (``search``):
+* ``optimum`` — SFT-Sharpening's own m*: the least n·N over all (n, N) with success ≥ 1 − ρ (N on ``samples_grid``
+  from 1 to 8·N₀, n searched at each, ``measure.allocation``; the product class's mode-of-picks MLE can find y*
+  even from N = 1 samples, where y* is merely the most likely pick);
+* ``fixed_N`` — N at Theorem 4.1's N₀ = C_cov log(2/δ)/ε (c = 1), n searched (``sample_complexity``); m* = n*·N₀.
+Runs are simulated exactly in law (``sharpsim.referee.sft_laws``).
+Measured: the slope of log m* against log log|Π| per class and search. Expected: 1 (here n* ≍ d/Δ: each of the d
+rare prompts must be seen, while N* depends on C_cov only).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from sharpsim.classes import ProductClass, TabularClass
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.instances.rare_prompt import rare_prompt_coverage, rare_prompt_instance
 from sharpsim.measure.complexity import sample_complexity
-from sharpsim.measure.sft_search import RAY_UNITS, search_rows
+from sharpsim.measure.sft_search import RAY_UNITS, SAMPLES_GRID_RATIO, samples_grid, search_rows, search_sft_optimum
 from sharpsim.referee.sft_laws import sft_success_law
 from sharpsim.runner.experiment import Sweep
 
@@ -69,7 +73,7 @@ def log_class_size(num_rare: int) -> float:
 
 
 def run_cell(params, key, seeds):
-    num_rare, learner = int(params["num_rare"]), params["model_class"]
+    num_rare, learner, search = int(params["num_rare"]), params["model_class"], params["search"]
     policy = instance(num_rare)
     if learner == "product":
         model_class = product_class(policy)
@@ -78,6 +82,12 @@ def run_cell(params, key, seeds):
     else:
         raise ValueError(f"model_class must be 'product' or 'tabular', got {learner!r}")
     keys = jax.random.split(key, seeds)
+    if search == "optimum":
+        grid = samples_grid(NUM_SAMPLES, below=NUM_SAMPLES)  # from N = 1
+        rows = search_sft_optimum(policy, model_class, keys, EPS, DELTA, RHO, grid, MAX_PROMPTS)
+        return _with_instance_columns(rows, num_rare)
+    if search != "fixed_N":
+        raise ValueError(f"search must be 'optimum' or 'fixed_N', got {search!r}")
     big_n = jnp.asarray(float(NUM_SAMPLES))
 
     def success(keys_, budget):
@@ -90,6 +100,10 @@ def run_cell(params, key, seeds):
     result = sample_complexity(success, keys, RHO, initial_budget=min(start, MAX_PROMPTS), max_budget=MAX_PROMPTS)
     rows = search_rows(result, lambda b: (b, NUM_SAMPLES), lambda n, n_samples: n * n_samples)
     rows["scale"] = rows["budget"].astype(float)  # the budget is n itself here
+    return _with_instance_columns(rows, num_rare)
+
+
+def _with_instance_columns(rows, num_rare: int):
     size = rows["budget"].size
     rows["log_class_size"] = np.full(size, log_class_size(num_rare))
     rows["coverage"] = np.full(size, COVERAGE)
@@ -99,10 +113,12 @@ def run_cell(params, key, seeds):
 SWEEP = Sweep(
     title="SFT-Sharpening: m* vs log|Π| (Thm 4.1, Lemma F.1)",
     claim="Thm 4.1: m ∝ log(|Π|/ρ) at fixed ε, δ, C_cov",
-    grid={"num_rare": [2, 4, 8, 16, 32, 64], "model_class": ["product", "tabular"]},
+    grid={"num_rare": [2, 4, 8, 16, 32, 64], "model_class": ["product", "tabular"],
+          "search": ["optimum", "fixed_N"]},
     seeds=200,
     settings={"eps": EPS, "delta": DELTA, "rho": RHO, "num_candidates": NUM_CANDIDATES, "rare_mass": RARE_MASS,
-              "max_prompts": MAX_PROMPTS, "num_samples": NUM_SAMPLES, "max_rare": MAX_RARE, "ray_units": RAY_UNITS},
+              "max_prompts": MAX_PROMPTS, "num_samples": NUM_SAMPLES, "max_rare": MAX_RARE, "ray_units": RAY_UNITS,
+              "samples_grid_ratio": SAMPLES_GRID_RATIO, "samples_grid_low": 1},
     run_cell=run_cell,
     quick_grid={"num_rare": [2, 8, 32], "model_class": ["product"]},
     quick_seeds=64,

@@ -1,7 +1,11 @@
 """Threshold searches for the measured sample complexity of SFT-Sharpening (Theorem 4.1) and adaptive
 SFT-Sharpening (Theorem D.1), and the table rows they leave.
 
-A search runs ``complexity.sample_complexity`` along a ray of the theorem's prescriptions: budget b means the
+The algorithm's own m* is the optimum over its allocation (``allocation``): ``search_sft_optimum`` scans N and
+searches n at each; ``search_adaptive_optimum`` scans (μ, cap) and searches n. Each evaluation simulates the runs
+exactly in law (``referee.sft_laws``), with the same seeds everywhere (common random numbers).
+
+The theorem's prescription is the second, labelled measurement: a ray search runs ``complexity.sample_complexity`` along a ray of the theorem's prescriptions: budget b means the
 scale s = b / ``RAY_UNITS`` and the point (n, N) = (⌈s·n₀⌉, ⌈s·N₀⌉), where (n₀, N₀) are the prescribed numbers
 of prompts and samples per prompt (Theorem 4.1, or Theorem D.1's n₀ for the adaptive algorithm, whose N is
 random). Each evaluation simulates the runs exactly in law (``referee.sft_laws``). ``search_rows`` turns a
@@ -17,8 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.validation import check_in_interval
+from sharpsim.measure.allocation import allocation_threshold, search_allocations, shape_grid
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity, threshold_from_table
-from sharpsim.referee.sft_laws import adaptive_success_law, sft_success_law
+from sharpsim.referee.sft_laws import adaptive_hit_law, adaptive_success_law, sft_success_law
 
 RAY_UNITS = 1024  # a search budget b is the scale s = b / RAY_UNITS along the prescribed ray
 
@@ -69,6 +74,71 @@ def search_adaptive(policy, model_class, hit, keys, eps, delta, rho, prompts_uni
     return result, n
 
 
+SAMPLES_GRID_RATIO = math.sqrt(2.0)  # consecutive N of the optimum's scan differ by this factor
+
+
+def samples_grid(prescribed: float, below: float = 16.0, above: float = 8.0) -> np.ndarray:
+    """The N scanned by ``search_sft_optimum``: a √2 grid from max(1, N₀/``below``) to ``above``·N₀ around a
+    theorem's N₀ (the scan stops early past the optimum, so a generous top costs little; N too small to find the
+    argmax often enough costs one evaluation each, so a generous bottom is cheap too)."""
+    return shape_grid(max(1.0, prescribed / below), max(1.0, above * prescribed), SAMPLES_GRID_RATIO)
+
+
+PROMPT_PADDING_FACTOR = 32.0  # an optimum search pads prompts to 2^⌈log₂(factor/ε)⌉
+
+
+def prompt_padding(eps: float, factor: float = PROMPT_PADDING_FACTOR) -> int:
+    """The prompt padding of an optimum search at target error ε: 2^⌈log₂(factor/ε)⌉. On the rare-prompt
+    instances prompts of mass ≍ ε must be seen, so useful n is a few multiples of 1/ε; beyond that more prompts
+    cannot make up for a small N (a prompt whose best-of-N hit rate is below 1 − δ fails more surely the more
+    often it is drawn). Thresholds at the padding are flagged by the search (``converged``)."""
+    eps = check_in_interval(eps, "eps", 0.0, 1.0, closed_low=False, closed_high=False)
+    return int(2 ** math.ceil(math.log2(factor / eps)))
+
+
+def search_sft_optimum(policy, model_class, keys, eps, delta, rho, samples_grid, max_prompts: int,
+                       patience: int = 3) -> dict[str, np.ndarray]:
+    """SFT-Sharpening's own m* = min over (n, N) of n·N with success ≥ 1 − ρ: for each N of ``samples_grid``
+    (increasing), the threshold n ≤ ``max_prompts``. The rows of ``allocation.search_allocations`` (shape column
+    ``num_samples``; ``num_prompts`` = the size); read m* with ``allocation_threshold(rows, 1 − ρ,
+    ["num_samples"])``."""
+    def success(keys_, size, shape):
+        return sft_success_law(policy, model_class, keys_, jnp.asarray(size, jnp.int64),
+                               jnp.asarray(shape["num_samples"], jnp.float64), eps, delta, max_prompts)
+
+    shapes = [{"num_samples": float(big_n)} for big_n in samples_grid]
+    rows = search_allocations(success, keys, rho, shapes, lambda n, shape: n * shape["num_samples"],
+                              max_size=max_prompts, patience=patience)
+    rows["num_prompts"] = rows["budget"].astype(np.int64)
+    return rows
+
+
+def search_adaptive_optimum(policy, model_class, keys, eps, delta, rho, shapes, max_prompts: int, max_cap: int) -> dict[str, np.ndarray]:
+    """Adaptive SFT-Sharpening's own m* = min over (n, μ, cap) of E[m] = n·E_x E[min(N_μ(x), cap)] with success
+    ≥ 1 − ρ: every shape {"mu": μ, "cap": cap} of ``shapes`` is searched (no early stop: the grid is not ordered
+    by cost). Rows as ``search_sft_optimum``, with shape columns ``mu``, ``cap`` and ``expected_draws``
+    (E_x E[min(N_μ(x), cap)]). ``max_cap`` pads the stopping-rule law (one compilation)."""
+    laws = {}
+
+    def law(shape):
+        key = (float(shape["mu"]), int(shape["cap"]))
+        if key not in laws:
+            hit, expected = adaptive_hit_law(policy, key[0], key[1], max_cap=max_cap)
+            laws[key] = hit, float(np.sum(np.asarray(policy.prompt_probs) * np.asarray(expected)))
+        return laws[key]
+
+    def success(keys_, size, shape):
+        return adaptive_success_law(policy, model_class, law(shape)[0], keys_, jnp.asarray(size, jnp.int64), eps,
+                                    delta, max_prompts)
+
+    shapes = [{"mu": float(s["mu"]), "cap": float(s["cap"])} for s in shapes]
+    rows = search_allocations(success, keys, rho, shapes, lambda n, shape: n * law(shape)[1],
+                              max_size=max_prompts, patience=len(shapes))
+    rows["num_prompts"] = rows["budget"].astype(np.int64)
+    rows["expected_draws"] = np.array([law({"mu": mu, "cap": cap})[1] for mu, cap in zip(rows["mu"], rows["cap"])])
+    return rows
+
+
 def search_rows(result: SampleComplexity, point, samples_of) -> dict[str, np.ndarray]:
     """One row per evaluated budget: the search's records plus the scale, (n, N) and the samples m used there.
 
@@ -97,3 +167,19 @@ def cell_threshold(rows, target: float) -> dict[str, float]:
     return {"m_star": at(samples, estimate), "m_low": at(samples, lower), "m_high": at(samples, upper),
             "n_star": at(prompts, estimate), "N_star": at(per_prompt, estimate),
             "budget_star": estimate, "scale_star": estimate / RAY_UNITS, "seeds": int(rows.trials.iloc[0])}
+
+
+def cell_summary(rows, target: float) -> dict[str, float]:
+    """m*, its interval and the allocation at it for one stored cell of an SFT search, whichever kind: an
+    allocation optimum (rows with ``shape_index``; ``allocation.allocation_threshold`` over the shape columns
+    present, N reported as ``N_star``) or a ray/fixed-N search (``cell_threshold``)."""
+    if "shape_index" not in rows or rows["shape_index"].isna().all():
+        return cell_threshold(rows, target)
+    shape_columns = [name for name in ("num_samples", "mu", "cap") if name in rows and rows[name].notna().all()]
+    optimum = allocation_threshold(rows, target, shape_columns)
+    return {"m_star": optimum["m_star"], "m_low": optimum["m_low"], "m_high": optimum["m_high"],
+            "n_star": optimum["n_star"], "N_star": optimum.get("num_samples_star", math.nan),
+            **{f"{name}_star": optimum[f"{name}_star"] for name in shape_columns if name != "num_samples"},
+            "shapes_searched": optimum["shapes_searched"], "shapes_feasible": optimum["shapes_feasible"],
+            "optimum_at_edge": optimum["optimum_at_edge"],
+            "seeds": int(rows.trials.iloc[0])}

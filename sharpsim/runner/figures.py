@@ -78,11 +78,36 @@ def plot_success_curves(ax, table, key: str, levels, label_of, target: float, xl
     ax.set_title(title, fontsize=9)
 
 
+def plot_allocation_profiles(ax, table, key: str, levels, label_of, target: float, shape: str = "num_samples",
+                             colors=None) -> None:
+    """The allocation landscape behind an algorithm's own m*: for each level of ``key``, m*(shape) — the least
+    queries at that shape (e.g. N) with success ≥ ``target`` — against the shape, with its interval; the optimum
+    (the minimum over shapes, ``measure.allocation``) is ringed. Infeasible shapes are not drawn."""
+    from sharpsim.measure.allocation import shape_thresholds
+
+    colors = colors or plt.get_cmap("viridis")
+    for index, level in enumerate(levels):
+        rows = table[(table[key] == level) & table["shape_index"].notna()]
+        profile = [p for p in shape_thresholds(rows, target, [shape]) if np.isfinite(p["m"])]
+        if not profile:
+            continue
+        color = colors(index / max(1, len(levels) - 1) * 0.85)
+        x = [p[shape] for p in profile]
+        high = [p["m_high"] if np.isfinite(p["m_high"]) else 2 * p["m"] for p in profile]
+        errorbar_points(ax, x, [p["m"] for p in profile], [p["m_low"] for p in profile], high, color=color,
+                        label=label_of(level))
+        ax.plot(x, [p["m"] for p in profile], color=color, linewidth=0.6, alpha=0.6)
+        best = min(profile, key=lambda p: p["m"])
+        ax.plot([best[shape]], [best["m"]], marker="o", markersize=9, markerfacecolor="none", color=color)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+
+
 def search_footnote(table, instance: str, simulation: str = "runs simulated exactly in law") -> str:
     """The method line under every SFT sample-complexity figure: seeds, simulation, intervals, slope fit."""
     seeds = int(table.trials.iloc[0])
-    return (f"{seeds} seeds per budget (common random numbers), {simulation}; 95% Wilson intervals per budget (a); "
-            "m* interval = budgets whose Wilson bounds straddle 1−ρ (b); slopes: least squares on log-log axes, "
+    return (f"{seeds} seeds per budget (common random numbers), {simulation}; 95% Wilson intervals per budget; "
+            "m* interval = budgets whose Wilson bounds straddle 1−ρ; slopes: least squares on log-log axes, "
             f"95% t-intervals. {instance}")
 
 
