@@ -11,7 +11,7 @@ import numpy as np
 
 from sharpsim import theory
 from sharpsim.measure.sft_search import cell_summary
-from sharpsim.measure.statistics import fit_loglog_slope
+from sharpsim.measure.statistics import slope_record
 from sharpsim.runner import figures as plotting
 
 from .sweep import DELTA, EPS, HORIZON, LOG_CLASS_SIZE, NUM_PROMPTS, RHO
@@ -25,14 +25,6 @@ def best_of_n_scale(coverage):
     return -1.0 / np.log1p(-1.0 / np.asarray(coverage, dtype=float))
 
 
-def _slope(x, y) -> dict | None:
-    y = np.asarray(y, dtype=float)
-    if len(y) < 3 or not np.all(np.isfinite(y)):
-        return None
-    fit = fit_loglog_slope(x, y)
-    return {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high}
-
-
 def summarize(table) -> dict:
     summary = {"eps": EPS, "delta": DELTA, "rho": RHO, "horizon": HORIZON, "num_prompts": NUM_PROMPTS, "cells": [],
                "slopes": {}}
@@ -43,10 +35,11 @@ def summarize(table) -> dict:
         summary["cells"].extend(stats)
         coverage = np.array([c["coverage"] for c in stats])
         m_star = [c["m_star"] for c in stats]
-        fits = {"coverage": _slope(coverage, m_star), "best_of_n_scale": _slope(best_of_n_scale(coverage), m_star)}
+        fits = {"coverage": slope_record(coverage, m_star),
+                "best_of_n_scale": slope_record(best_of_n_scale(coverage), m_star)}
         if search == "optimum":
-            fits["n_star"] = _slope(coverage, [c["n_star"] for c in stats])
-            fits["N_star"] = _slope(coverage, [c["N_star"] for c in stats])
+            fits["n_star"] = slope_record(coverage, [c["n_star"] for c in stats])
+            fits["N_star"] = slope_record(coverage, [c["N_star"] for c in stats])
         summary["slopes"][search] = {name: fit for name, fit in fits.items() if fit is not None}
     return summary
 

@@ -30,8 +30,7 @@ import numpy as np
 from sharpsim import theory
 from sharpsim.classes import TabularClass
 from sharpsim.instances.autoregressive import bitstring
-from sharpsim.measure.sft_search import (RAY_UNITS, SAMPLES_GRID_RATIO, ray_point, samples_grid, search_rows,
-                                         search_sft_optimum, search_sft_ray)
+from sharpsim.measure.sft_search import RAY_UNITS, SAMPLES_GRID_RATIO, search_sft_cell
 from sharpsim.runner.experiment import Sweep
 
 EPS, DELTA, RHO = 0.1, 0.25, 0.1
@@ -63,16 +62,8 @@ def run_cell(params, key, seeds):
     policy = instance(coverage)
     prompts_unit, samples_unit, log_class_size = ray_units(coverage)
     keys = jax.random.split(key, seeds)
-    model_class = TabularClass.like(policy)
-    if search == "optimum":
-        rows = search_sft_optimum(policy, model_class, keys, EPS, DELTA, RHO, samples_grid(samples_unit),
-                                  MAX_PROMPTS)
-    elif search == "ray":
-        result, _, _ = search_sft_ray(policy, model_class, keys, EPS, DELTA, RHO, prompts_unit, samples_unit,
-                                      MAX_PROMPTS)
-        rows = search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
-    else:
-        raise ValueError(f"search must be 'optimum' or 'ray', got {search!r}")
+    rows = search_sft_cell(search, policy, TabularClass.like(policy), keys, EPS, DELTA, RHO, prompts_unit,
+                           samples_unit, MAX_PROMPTS, MAX_PROMPTS)
     rows["log_class_size"] = np.full(rows["budget"].size, log_class_size)
     return rows
 

@@ -13,22 +13,13 @@ import numpy as np
 
 from sharpsim import theory
 from sharpsim.measure.sft_search import cell_summary
-from sharpsim.measure.statistics import fit_loglog_slope
+from sharpsim.measure.statistics import fit_loglog_slope, slope_record
 from sharpsim.runner import figures as plotting
 
 from .sweep import DELTA, EPS, NUM_RARE, RARE_MASS, RHO, family_log_class_size
 
 STYLES = {"optimum": ("o", "tab:blue", r"own optimum over $(n, N)$"),
           "ray": ("s", "lightsteelblue", r"on the Thm 4.1 ray $(n,N)=s\,(n_0,N_0)$")}
-
-
-def _slope(x, y) -> dict | None:
-    """The log-log slope with its 95% t-interval, or None when a point is missing (m* not reached) or too few."""
-    y = np.asarray(y, dtype=float)
-    if len(y) < 3 or not np.all(np.isfinite(y)):
-        return None
-    fit = fit_loglog_slope(x, y)
-    return {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high}
 
 
 def _theory_curve(coverage):
@@ -50,11 +41,11 @@ def summarize(table) -> dict:
         summary["cells"].extend(stats)
         coverage = np.array([c["coverage"] for c in stats])
         m_star = [c["m_star"] for c in stats]
-        fits = {"coverage": _slope(coverage, m_star)}
+        fits = {"coverage": slope_record(coverage, m_star)}
         if search == "optimum":
-            fits["rare_coverage"] = _slope(coverage - (1 - RARE_MASS), m_star)
-            fits["n_star"] = _slope(coverage, [c["n_star"] for c in stats])
-            fits["N_star"] = _slope(coverage, [c["N_star"] for c in stats])
+            fits["rare_coverage"] = slope_record(coverage - (1 - RARE_MASS), m_star)
+            fits["n_star"] = slope_record(coverage, [c["n_star"] for c in stats])
+            fits["N_star"] = slope_record(coverage, [c["N_star"] for c in stats])
         summary["slopes"][search] = {name: fit for name, fit in fits.items() if fit is not None}
     coverage = np.array(sorted({c["coverage"] for c in summary["cells"]}))
     if coverage.size > 1:  # a single coverage level has no slope

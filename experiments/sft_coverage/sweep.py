@@ -33,7 +33,7 @@ from sharpsim import theory
 from sharpsim.classes import TabularClass
 from sharpsim.instances.rare_prompt import rare_prompt_coverage, rare_prompt_instance
 from sharpsim.measure.sft_search import (PROMPT_PADDING_FACTOR, RAY_UNITS, SAMPLES_GRID_RATIO, prompt_padding,
-                                         ray_point, samples_grid, search_rows, search_sft_optimum, search_sft_ray)
+                                         search_sft_cell)
 from sharpsim.runner.experiment import Sweep
 
 EPS, DELTA, RHO = 0.1, 0.25, 0.1
@@ -66,16 +66,8 @@ def run_cell(params, key, seeds):
     policy = instance(num_candidates)
     prompts_unit, samples_unit, log_class_size = ray_units(num_candidates)
     keys = jax.random.split(key, seeds)
-    model_class = TabularClass.like(policy)
-    if search == "optimum":
-        rows = search_sft_optimum(policy, model_class, keys, EPS, DELTA, RHO, samples_grid(samples_unit),
-                                  prompt_padding(EPS))
-    elif search == "ray":
-        result, _, _ = search_sft_ray(policy, model_class, keys, EPS, DELTA, RHO, prompts_unit, samples_unit,
-                                      MAX_PROMPTS)
-        rows = search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
-    else:
-        raise ValueError(f"search must be 'optimum' or 'ray', got {search!r}")
+    rows = search_sft_cell(search, policy, TabularClass.like(policy), keys, EPS, DELTA, RHO, prompts_unit,
+                           samples_unit, MAX_PROMPTS, prompt_padding(EPS))
     size = rows["budget"].size
     rows["coverage"] = np.full(size, rare_prompt_coverage(num_candidates, RARE_MASS))
     rows["log_class_size"] = np.full(size, log_class_size)

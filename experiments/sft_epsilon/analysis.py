@@ -14,7 +14,7 @@ import numpy as np
 from sharpsim import theory
 from sharpsim.instances.rare_prompt import rare_prompt_coverage
 from sharpsim.measure.sft_search import cell_summary
-from sharpsim.measure.statistics import slope_against_theory
+from sharpsim.measure.statistics import slope_against_theory, slope_record
 from sharpsim.runner import figures as plotting
 
 from .sweep import COVERAGE_SCALE, DELTA, MU, NUM_RARE, RHO
@@ -44,10 +44,6 @@ def _series(table):
     return [s for s in SERIES if ((table.algorithm == s[0]) & (table.search == s[1])).any()]
 
 
-def _loglog(x, y) -> dict | None:
-    return slope_against_theory(x, y, np.ones(len(x)))  # the 'theory' is flat: only the fit is used
-
-
 def summarize(table) -> dict:
     summary = {"delta": DELTA, "rho": RHO, "num_rare": NUM_RARE, "mu": MU, "cells": [], "slopes": {},
                "allocation_slopes": {}}
@@ -63,10 +59,9 @@ def summarize(table) -> dict:
             summary["slopes"][f"{algorithm}_{search}"] = fit
         if search == "optimum":
             for name in ("n_star", "N_star"):
-                fit = _loglog(epsilons, [s[name] for s in stats])
+                fit = slope_record(epsilons, [s[name] for s in stats])
                 if fit is not None:
-                    summary["allocation_slopes"][f"{algorithm}_{name}"] = {k: fit[k] for k in
-                                                                          ("slope", "slope_low", "slope_high")}
+                    summary["allocation_slopes"][f"{algorithm}_{name}"] = fit
     return summary
 
 

@@ -33,8 +33,8 @@ from sharpsim import theory
 from sharpsim.classes import TabularClass
 from sharpsim.instances.rare_prompt import rare_prompt_coverage, rare_prompt_instance
 from sharpsim.measure.sft_search import (PROMPT_PADDING_FACTOR, RAY_UNITS, SAMPLES_GRID_RATIO, prompt_padding,
-                                         ray_point, samples_grid, search_adaptive, search_adaptive_optimum,
-                                         search_rows, search_sft_optimum, search_sft_ray)
+                                         ray_point, search_adaptive, search_adaptive_optimum, search_rows,
+                                         search_sft_cell)
 from sharpsim.referee.sft_laws import adaptive_hit_law
 from sharpsim.runner.experiment import Sweep
 
@@ -87,19 +87,14 @@ def run_cell(params, key, seeds):
     model_class = TabularClass.like(policy)
     keys = jax.random.split(key, seeds)
     prompts_unit = float(theory.thm_4_1_num_prompts(log_size, eps, DELTA, RHO))
-    if algorithm == "sft" and search == "optimum":
+    if algorithm == "sft":
         samples_unit = float(theory.thm_4_1_num_samples(coverage, eps, DELTA))
-        rows = search_sft_optimum(policy, model_class, keys, eps, DELTA, RHO, samples_grid(samples_unit),
-                                  prompt_padding(eps))
+        rows = search_sft_cell(search, policy, model_class, keys, eps, DELTA, RHO, prompts_unit, samples_unit,
+                               max_prompts_for(prompts_unit), prompt_padding(eps))
     elif algorithm == "adaptive" and search == "optimum":
         rows = search_adaptive_optimum(policy, model_class, keys, eps, DELTA, RHO, adaptive_shapes(policy),
                                        prompt_padding(eps), MAX_CAP)
         rows["num_samples"] = rows.pop("expected_draws")
-    elif algorithm == "sft":
-        samples_unit = float(theory.thm_4_1_num_samples(coverage, eps, DELTA))
-        result, _, _ = search_sft_ray(policy, model_class, keys, eps, DELTA, RHO, prompts_unit, samples_unit,
-                                      max_prompts_for(prompts_unit))
-        rows = search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
     elif algorithm == "adaptive":
         hit, expected = adaptive_hit_law(policy, MU, never_binding_cap(policy, MU), max_cap=MAX_CAP)
         per_prompt = float(np.sum(np.asarray(policy.prompt_probs) * np.asarray(expected)))  # E_x E[N_μ(x)]

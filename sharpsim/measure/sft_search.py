@@ -139,6 +139,20 @@ def search_adaptive_optimum(policy, model_class, keys, eps, delta, rho, shapes, 
     return rows
 
 
+def search_sft_cell(search: str, policy, model_class, keys, eps, delta, rho, prompts_unit: float,
+                    samples_unit: float, ray_padding: int, optimum_padding: int) -> dict[str, np.ndarray]:
+    """One SFT experiment cell's rows: ``search = "optimum"`` (SFT's own m*, ``search_sft_optimum`` over
+    ``samples_grid(N₀)``) or ``"ray"`` (Theorem 4.1's prescription (n, N) = s·(n₀, N₀), ``search_sft_ray``)."""
+    if search == "optimum":
+        return search_sft_optimum(policy, model_class, keys, eps, delta, rho, samples_grid(samples_unit),
+                                  optimum_padding)
+    if search == "ray":
+        result, _, _ = search_sft_ray(policy, model_class, keys, eps, delta, rho, prompts_unit, samples_unit,
+                                      ray_padding)
+        return search_rows(result, lambda b: ray_point(b, prompts_unit, samples_unit), lambda n, big_n: n * big_n)
+    raise ValueError(f"search must be 'optimum' or 'ray', got {search!r}")
+
+
 def search_rows(result: SampleComplexity, point, samples_of) -> dict[str, np.ndarray]:
     """One row per evaluated budget: the search's records plus the scale, (n, N) and the samples m used there.
 

@@ -154,13 +154,21 @@ def bootstrap_slope_interval(x, y_resamples, confidence: float = 0.95) -> tuple[
     return float(low), float(high)
 
 
-def slope_against_theory(x, measured, theory, min_points: int = 3) -> dict | None:
-    """The log-log slope of ``measured`` on ``x`` with its 95% t-interval, beside the slope of a theory curve
-    evaluated on the same grid (``theory_slope_on_grid``); None when there are fewer than ``min_points`` points or a
-    measurement is not finite (a threshold beyond the searched budgets)."""
+def slope_record(x, measured, min_points: int = 3) -> dict | None:
+    """The log-log slope of ``measured`` on ``x`` with its 95% t-interval as a JSON-able record; None when there
+    are fewer than ``min_points`` points or a measurement is not finite (a threshold beyond the searched budgets)."""
     x, measured = np.asarray(x, dtype=float), np.asarray(measured, dtype=float)
     if len(x) < min_points or not np.all(np.isfinite(measured)):
         return None
     fit = fit_loglog_slope(x, measured)
-    return {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high,
-            "theory_slope_on_grid": fit_loglog_slope(x, theory).slope}
+    return {"slope": fit.slope, "slope_low": fit.slope_low, "slope_high": fit.slope_high}
+
+
+def slope_against_theory(x, measured, theory, min_points: int = 3) -> dict | None:
+    """The log-log slope of ``measured`` on ``x`` with its 95% t-interval, beside the slope of a theory curve
+    evaluated on the same grid (``theory_slope_on_grid``); None when there are fewer than ``min_points`` points or a
+    measurement is not finite (a threshold beyond the searched budgets)."""
+    record = slope_record(x, measured, min_points)
+    if record is None:
+        return None
+    return {**record, "theory_slope_on_grid": fit_loglog_slope(x, theory).slope}

@@ -294,3 +294,18 @@ def test_slope_against_theory_matches_numpy_and_refuses_too_few_or_infinite_poin
     assert record["slope_low"] < record["slope"] < record["slope_high"]
     assert slope_against_theory(x[:2], measured[:2], theory[:2]) is None
     assert slope_against_theory(x, np.r_[measured[:-1], np.inf], theory) is None
+
+
+def test_slope_record_matches_numpy_t_interval():
+    from scipy import stats
+
+    from sharpsim.measure.statistics import slope_record
+
+    x = np.array([2.0, 3.0, 5.0, 9.0, 17.0, 33.0])
+    measured = np.array([5.0, 6.5, 12.0, 20.0, 41.0, 70.0])
+    record = slope_record(x, measured)
+    fit = stats.linregress(np.log(x), np.log(measured))
+    half = stats.t.ppf(0.975, x.size - 2) * fit.stderr
+    assert record["slope"] == pytest.approx(fit.slope, rel=1e-12)
+    assert (record["slope_low"], record["slope_high"]) == pytest.approx((fit.slope - half, fit.slope + half), rel=1e-9)
+    assert slope_record(x[:2], measured[:2]) is None and slope_record(x, np.r_[measured[:-1], np.nan]) is None
