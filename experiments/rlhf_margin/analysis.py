@@ -1,5 +1,6 @@
 """rlhf_margin analysis: per cell the mean sharpening error of each learner (95% normal intervals), the exact error
-of π*_β itself (RLHF as n → ∞) and SFT's exact expected error (``exact_sft``); one panel per (budget, coverage)."""
+of π*_β itself (RLHF as n → ∞) and SFT's exact expected error (``exact_sft``); one panel per (budget, coverage).
+RLHF is the tabular minimizer with ``tie_break="pessimistic"`` (no mass on unsampled responses)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from sharpsim.theory.rlhf import thm_j2_beta
 from .sweep import DELTA, EPS, FIXED_BETA, NUM_PROMPTS, NUM_RESPONSES, SFT_SPLIT, betas_for, instance, sft_split
 
 # (column, label, marker, color) of each learner
-LEARNERS = [("rlhf_fixed_beta_error", f"RLHF (Eq. 8), β = {FIXED_BETA:g}, n = m/2 pairs", "o", "C0"),
-            ("rlhf_thm42_beta_error", "RLHF (Eq. 8), β = γ_margin·δ·ε (Thm 4.2, c = 1)", "^", "C2"),
+LEARNERS = [("rlhf_fixed_beta_error", f"RLHF (Eq. 8, pessimistic tie-break), β = {FIXED_BETA:g}, n = m/2 pairs",
+              "o", "C0"),
+            ("rlhf_thm42_beta_error", "RLHF (Eq. 8, pessimistic tie-break), β = γ_margin·δ·ε (Thm 4.2, c = 1)", "^",
+             "C2"),
             ("sft_error", "SFT-Sharpening, n·N = m", "s", "C3")]
 # Theorem J.2's sufficient margin for the fixed β: β ≤ γ/(2 log(2|Y|/δ)) ⇔ γ ≥ 2β log(2|Y|/δ)
 SUFFICIENT_MARGIN = 2 * FIXED_BETA * np.log(2 * NUM_RESPONSES / DELTA)
@@ -71,7 +74,7 @@ def summarize(table) -> dict:
     for budget, coverage, rows, margins in _panels(table):
         for margin, exact in zip(margins, sft_exact_errors(margins, coverage, budget)):
             cells.append(_cell_summary(budget, coverage, margin, rows[rows.margin == margin], exact))
-    return {"delta": DELTA, "eps": EPS, "fixed_beta": FIXED_BETA,
+    return {"delta": DELTA, "eps": EPS, "fixed_beta": FIXED_BETA, "rlhf_tie_break": "pessimistic",
             "sft_split": {str(k): v for k, v in SFT_SPLIT.items()},
             "thm_j2_sufficient_margin_for_fixed_beta": float(SUFFICIENT_MARGIN),
             "thm_j2_beta_at_margin_1": float(thm_j2_beta(1.0, NUM_RESPONSES, DELTA)), "cells": cells}

@@ -6,7 +6,9 @@ sharp for β ≲ γ_margin), SFT-Sharpening does not (best-of-N picks y* however
 
 Instance: ``near_tie`` with X = 4 prompts, |Y| = 32, C_cov = ``coverage``, γ_margin = ``margin``. Budget
 m = ``budget`` sample-and-evaluate queries for every learner (64 or 512), tabular class:
-* RLHF (Eq. 8): n = m/2 pairs; two choices of β on the same data: β = 0.05 fixed (what a practitioner would
+* RLHF (Eq. 8): n = m/2 pairs, the tabular minimizer with ``tie_break="pessimistic"`` (the ``rlhf`` module
+  docstring: π*_β conditioned on the sampled responses, no mass on unsampled ones; the tie-break most favorable to
+  sharpness once y* is sampled); two choices of β on the same data: β = 0.05 fixed (what a practitioner would
   pick once), and β = γ_margin·δ·ε (Thm 4.2's prescription, with its unspecified constant set to 1);
 * SFT: n × N = m (8 × 8 at m = 64, 16 × 32 at m = 512; ``sft_sharpen``), overlaid with its exact expected
   error (``exact_sft``).
@@ -17,7 +19,9 @@ The error is ε̂(δ) = P_{x∼μ}[π̂(y*(x)|x) < 1 − δ] with δ = 0.1, aver
 A note on what the tabular class shows. With r = log π_base the regression targets of Eq. 8 are noiseless, so
 the tabular minimizer is π*_β conditioned on the sampled responses (``rlhf`` module docstring): its error
 comes from unsampled responses (coverage) and from π*_β's own lack of sharpness when β is not small against
-γ_margin. Thm 4.2's γ_margin^{-2} (a worst case over argmin ties in a general class) does not appear.
+γ_margin. Thm 4.2's γ_margin^{-2} (a worst case over argmin ties in a general class) does not appear. The neutral
+``tie_break="min_norm"`` (least-norm logits, unsampled responses at π_zero's logit 0) and a linear class where the
+regression generalizes are measured in ``rlhf_margin_linear``.
 """
 
 from __future__ import annotations

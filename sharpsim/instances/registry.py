@@ -19,6 +19,7 @@ _FAMILY_MODULES = (
     "sharpsim.instances.hard",
     "sharpsim.instances.sphere",
     "sharpsim.instances.hidden_sphere",
+    "sharpsim.instances.linear_margin",
     "sharpsim.instances.autoregressive",
 )
 

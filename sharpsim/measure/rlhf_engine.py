@@ -7,6 +7,8 @@ in a form that serves a whole budget search from one draw (``complexity.sample_c
 * offline RLHF (``offline_rlhf_success``): n_max pairs y, y' ∼ π_base are drawn once per seed; the fit at a budget of
   n pairs replaces the pairs beyond the first n by (y, y), whose Eq. 8 residual is identically 0, which is exactly
   dropping them. The pair count is traced, so one compilation serves every n ≤ n_max.
+  ``offline_rlhf_min_norm_success`` does the same with the minimum-norm minimizer (``linear_rlhf_min_norm_fit``,
+  pseudo-inverse; dropped pairs are zero rows of the design) and also returns the fitted mass π̂(y*).
 * XPO (``xpo_success_curves``): with a constant optimism weight α the run with T rounds is the first T rounds of a
   longer run (``xpo`` module docstring), so one run of T_max rounds gives the output after every T ≤ T_max
   (``select_prefix``). α is traced: α = 0 (no exploration bonus: on-policy regression) and α > 0 share a compilation.
@@ -24,7 +26,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sharpsim.algorithms.rlhf import linear_rlhf_fit
+from sharpsim.algorithms.rlhf import linear_rlhf_fit, linear_rlhf_min_norm_fit
 from sharpsim.algorithms.xpo import select_prefix, xpo_sharpen
 from sharpsim.core.oracle import Oracle
 from sharpsim.core.validation import check_in_interval, check_positive_int
@@ -119,5 +121,27 @@ def offline_rlhf_success(policy, model_class, keys, beta, optimum, num_pairs, ma
         log_probs = jnp.where(kept, batch.log_probs, batch.log_probs[:, :1])
         fit = linear_rlhf_fit(model_class, prompts, responses, log_probs, beta)
         return fit.policy.probs[0, optimum] >= 1.0 - delta
+
+    return jax.vmap(one_seed)(keys)
+
+
+@partial(counted_jit, static_argnames=("max_pairs", "delta"))
+def offline_rlhf_min_norm_success(policy, model_class, keys, beta, optimum, num_pairs, max_pairs: int, delta: float):
+    """As ``offline_rlhf_success`` with the minimum-norm tie-break (``linear_rlhf_min_norm_fit``): per seed,
+    ``(success, mass, inside)``: π̂(y*) ≥ 1 − δ, π̂(y*) and whether the minimum-norm solution lies in the ball."""
+    max_pairs = check_positive_int(max_pairs, "max_pairs")
+    delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
+
+    def one_seed(key):
+        key_prompts, key_pairs = jax.random.split(key)
+        oracle = Oracle(policy)
+        prompts, oracle = oracle.draw_prompts(key_prompts, max_pairs)
+        batch, oracle = oracle.sample(key_pairs, prompts, 2)
+        kept = (jnp.arange(max_pairs) < num_pairs)[:, None]
+        responses = jnp.where(kept, batch.responses, batch.responses[:, :1])  # dropped pairs become (y, y)
+        log_probs = jnp.where(kept, batch.log_probs, batch.log_probs[:, :1])
+        fit = linear_rlhf_min_norm_fit(model_class, prompts, responses, log_probs, beta)
+        mass = fit.policy.probs[0, optimum]
+        return mass >= 1.0 - delta, mass, fit.converged
 
     return jax.vmap(one_seed)(keys)

@@ -43,6 +43,7 @@ BUILTIN_EXPERIMENTS = (
     "sft_n_vs_N",
     "rlhf_beta",
     "rlhf_margin",
+    "rlhf_margin_linear",
     "greedy_vs_argmax",
     "xpo_vs_sft",
     "offline_vs_online",
