@@ -46,12 +46,13 @@ import numpy as np
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.instances.linear_instance import LinearInstance
 from sharpsim.instances.registry import register_family
 from sharpsim.instances.sphere import MAX_DIMENSION, lexicode
 
 
 @dataclass(frozen=True, eq=False)
-class HiddenSphereInstance:
+class HiddenSphereInstance(LinearInstance):
     """``policy`` π_base [1, |C| + 1]; ``features`` φ [1, |C| + 1, d0 + 1]; ``model_class`` Π_{φ,B};
     ``theta_star`` θ*; ``optimum`` the index of y* (the last response); ``decoy`` the index of c0;
     ``codewords`` the code's bits [|C|, d0]; ``margin`` γ_margin and ``coverage`` C_cov (exact, from π_base)."""
@@ -65,23 +66,6 @@ class HiddenSphereInstance:
     codewords: np.ndarray
     margin: float
     coverage: float
-
-    @property
-    def dimension(self) -> int:
-        return self.features.shape[-1]
-
-    @property
-    def num_responses(self) -> int:
-        return self.features.shape[1]
-
-    @property
-    def radius(self) -> float:
-        return float(self.model_class.radius)
-
-    def realizes(self, beta: float) -> bool:
-        """Whether π*_β = π_{(1+1/β)θ*} lies in the class (Assumption J.3): (1 + 1/β)‖θ*‖ ≤ B."""
-        beta = check_in_interval(beta, "beta", 0.0, np.inf, False, False)
-        return bool((1.0 + 1.0 / beta) * np.linalg.norm(self.theta_star) <= self.radius * (1 + 1e-12))
 
 
 @register_family("hidden_sphere")

@@ -28,6 +28,7 @@ import numpy as np
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.instances.linear_instance import LinearInstance
 from sharpsim.instances.registry import register_family
 from sharpsim.instances.tabular import needle
 
@@ -35,7 +36,7 @@ DEFAULT_RADIUS = 1e10
 
 
 @dataclass(frozen=True, eq=False)
-class LinearMarginInstance:
+class LinearMarginInstance(LinearInstance):
     """``policy`` π_base [1, |Y|]; ``features`` φ [1, |Y|, 1 + k]; ``model_class`` Π_{φ,B}; ``theta_star`` e_1;
     ``optimum`` the index of y* (0); ``margin`` γ_margin and ``coverage`` C_cov (exact, by construction)."""
 
@@ -46,23 +47,6 @@ class LinearMarginInstance:
     optimum: int
     margin: float
     coverage: float
-
-    @property
-    def dimension(self) -> int:
-        return self.features.shape[-1]
-
-    @property
-    def num_responses(self) -> int:
-        return self.features.shape[1]
-
-    @property
-    def radius(self) -> float:
-        return float(self.model_class.radius)
-
-    def realizes(self, beta: float) -> bool:
-        """Whether π*_β = π_{(1+1/β)e_1} lies in the class (Assumption 4.3): 1 + 1/β ≤ B."""
-        beta = check_in_interval(beta, "beta", 0.0, np.inf, False, False)
-        return bool(1.0 + 1.0 / beta <= self.radius * (1 + 1e-12))
 
 
 @register_family("linear_margin")

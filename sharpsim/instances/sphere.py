@@ -36,6 +36,7 @@ import numpy as np
 
 from sharpsim.core.validation import check_in_interval, check_positive_int
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
+from sharpsim.instances.linear_instance import LinearInstance
 from sharpsim.instances.registry import register_family
 from sharpsim.core.policy import TabularPolicy
 
@@ -43,7 +44,7 @@ MAX_DIMENSION = 24  # the lexicode scan is over 2^d words
 
 
 @dataclass(frozen=True, eq=False)
-class SphereInstance:
+class SphereInstance(LinearInstance):
     """Example J.1: ``policy`` π_base [1, |Y|]; ``features`` φ [1, |Y|, d] (the codewords on the sphere);
     ``model_class`` Π_{φ,B} (a ``LinearSoftmaxClass`` on the same features with radius B); ``theta_star`` θ*;
     ``optimum`` the index of y*; ``codewords`` the code as bits [|Y|, d]; ``min_distance`` h;
@@ -59,23 +60,6 @@ class SphereInstance:
     packing_distance: float
     margin: float
     coverage: float
-
-    @property
-    def dimension(self) -> int:
-        return self.features.shape[-1]
-
-    @property
-    def num_responses(self) -> int:
-        return self.features.shape[1]
-
-    @property
-    def radius(self) -> float:
-        return float(self.model_class.radius)
-
-    def realizes(self, beta: float) -> bool:
-        """Whether π*_β = π_{(1+1/β)θ*} lies in the class (Assumption J.3): (1 + 1/β)‖θ*‖ ≤ B."""
-        beta = check_in_interval(beta, "beta", 0.0, np.inf, False, False)
-        return bool((1.0 + 1.0 / beta) * np.linalg.norm(self.theta_star) <= self.radius * (1 + 1e-12))
 
 
 def lexicode(dimension: int, min_distance: int) -> np.ndarray:
