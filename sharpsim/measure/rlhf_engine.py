@@ -95,6 +95,18 @@ def xpo_success_curves(policy, model_class, keys, beta, alpha, reward_range, opt
     return jax.vmap(one_seed)(keys)
 
 
+def _first_pairs(key, policy, num_pairs, max_pairs: int):
+    """Eq. 8's data for one seed: ``max_pairs`` pairs y, y' ∼ π_base through the oracle, the pairs beyond the first
+    ``num_pairs`` (traced) replaced by (y, y), whose residual is 0 whatever the fit."""
+    key_prompts, key_pairs = jax.random.split(key)
+    oracle = Oracle(policy)
+    prompts, oracle = oracle.draw_prompts(key_prompts, max_pairs)
+    batch, oracle = oracle.sample(key_pairs, prompts, 2)
+    kept = (jnp.arange(max_pairs) < num_pairs)[:, None]
+    return (prompts, jnp.where(kept, batch.responses, batch.responses[:, :1]),
+            jnp.where(kept, batch.log_probs, batch.log_probs[:, :1]))
+
+
 @partial(counted_jit, static_argnames=("max_pairs", "delta"))
 def offline_rlhf_success(policy, model_class, keys, beta, optimum, num_pairs, max_pairs: int, delta: float):
     """Per seed: whether offline RLHF-Sharpening (Eq. 8, Theorem 4.2) on the first ``num_pairs`` of ``max_pairs``
@@ -112,13 +124,7 @@ def offline_rlhf_success(policy, model_class, keys, beta, optimum, num_pairs, ma
     delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
 
     def one_seed(key):
-        key_prompts, key_pairs = jax.random.split(key)
-        oracle = Oracle(policy)
-        prompts, oracle = oracle.draw_prompts(key_prompts, max_pairs)
-        batch, oracle = oracle.sample(key_pairs, prompts, 2)
-        kept = (jnp.arange(max_pairs) < num_pairs)[:, None]
-        responses = jnp.where(kept, batch.responses, batch.responses[:, :1])  # dropped pairs become (y, y)
-        log_probs = jnp.where(kept, batch.log_probs, batch.log_probs[:, :1])
+        prompts, responses, log_probs = _first_pairs(key, policy, num_pairs, max_pairs)
         fit = linear_rlhf_fit(model_class, prompts, responses, log_probs, beta)
         return fit.policy.probs[0, optimum] >= 1.0 - delta
 
@@ -133,13 +139,7 @@ def offline_rlhf_min_norm_success(policy, model_class, keys, beta, optimum, num_
     delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
 
     def one_seed(key):
-        key_prompts, key_pairs = jax.random.split(key)
-        oracle = Oracle(policy)
-        prompts, oracle = oracle.draw_prompts(key_prompts, max_pairs)
-        batch, oracle = oracle.sample(key_pairs, prompts, 2)
-        kept = (jnp.arange(max_pairs) < num_pairs)[:, None]
-        responses = jnp.where(kept, batch.responses, batch.responses[:, :1])  # dropped pairs become (y, y)
-        log_probs = jnp.where(kept, batch.log_probs, batch.log_probs[:, :1])
+        prompts, responses, log_probs = _first_pairs(key, policy, num_pairs, max_pairs)
         fit = linear_rlhf_min_norm_fit(model_class, prompts, responses, log_probs, beta)
         mass = fit.policy.probs[0, optimum]
         return mass >= 1.0 - delta, mass, fit.converged
