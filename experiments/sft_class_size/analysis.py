@@ -10,7 +10,7 @@ import numpy as np
 
 from sharpsim import theory
 from sharpsim.measure.sft_search import cell_summary
-from sharpsim.measure.statistics import slope_against_theory
+from sharpsim.measure.statistics import slope_against_theory, slope_record
 from sharpsim.runner import figures as plotting
 
 from .sweep import DELTA, EPS, NUM_CANDIDATES, NUM_SAMPLES, RHO
@@ -46,9 +46,9 @@ def summarize(table) -> dict:
         fit = slope_against_theory(sizes, [s["m_star"] for s in stats], prescribed)
         if fit is not None:
             summary["slopes"][f"{learner}_{search}"] = fit
-        if search == "optimum":
-            for name in ("n_star", "N_star"):
-                fit = slope_against_theory(sizes, [s[name] for s in stats], prescribed)
+        if search == "optimum":  # n* against Thm 4.1's n₀; N* against nothing (the theorem's N₀ is constant here)
+            for name, fit in (("n_star", slope_against_theory(sizes, [s["n_star"] for s in stats], prescribed)),
+                              ("N_star", slope_record(sizes, [s["N_star"] for s in stats]))):
                 if fit is not None:
                     summary["slopes"][f"{learner}_{name}"] = fit
     return summary
@@ -60,7 +60,8 @@ def _panel_thresholds(ax, summary, table) -> None:
         marker, color, label = SERIES[(learner, search)]
         fit = summary["slopes"].get(f"{learner}_{search}")
         if fit is not None:
-            label += f": slope {fit['slope']:.2f} [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]"
+            label += (f": slope {fit['slope']:.2f} [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}] "
+                      f"(theorem on grid {fit['theory_slope_on_grid']:.2f})")
         plotting.plot_thresholds(ax, [s["log_class_size"] for s in stats], stats, label=label, marker=marker,
                                  color=color)
     grid = np.geomspace(table.log_class_size.min(), table.log_class_size.max(), 50)
@@ -75,7 +76,7 @@ def _panel_thresholds(ax, summary, table) -> None:
 
 
 def _panel_allocation(ax, summary) -> None:
-    for learner, marker in (("product", "o"), ("tabular", "s")):
+    for learner, marker, color in (("product", "o", "tab:blue"), ("tabular", "s", "tab:orange")):
         stats = [c for c in summary["cells"] if c["model_class"] == learner and c["search"] == "optimum"]
         if not stats:
             continue
@@ -83,7 +84,7 @@ def _panel_allocation(ax, summary) -> None:
         for name, linestyle, text in (("n_star", "-", "$n^*$"), ("N_star", "--", "$N^*$")):
             fit = summary["slopes"].get(f"{learner}_{name}")
             slope = f": slope {fit['slope']:.2f} [{fit['slope_low']:.2f}, {fit['slope_high']:.2f}]" if fit else ""
-            ax.plot(sizes, [c[name] for c in stats], marker=marker, linestyle=linestyle, linewidth=0.8,
+            ax.plot(sizes, [c[name] for c in stats], marker=marker, linestyle=linestyle, linewidth=0.8, color=color,
                     label=f"{learner}, {text}{slope}")
     ax.set_xscale("log")
     ax.set_yscale("log")
