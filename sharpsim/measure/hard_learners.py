@@ -24,6 +24,10 @@ the intervals ignore).
 Compile once. Every shape is padded (``padded_shapes``: largest d, M, budget cap and samples per prompt over the
 instances of a sweep), the budget and N are traced, so ``run_learner`` compiles once per learner and shape set
 (``run_learner.trace_count``), never per budget or instance.
+
+Own allocations. ``"sft"`` and ``"adaptive_sft"`` above run at one prescription; ``search_learner_allocations``
+measures each algorithm's own m*, the minimum over its allocation ((n, N), or (n, μ, cap) with μ traced in
+``run_adaptive_sft``), by ``allocation.search_allocations`` over ``allocation_shapes``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from sharpsim.algorithms.bayes_hard import adaptive_bayes_hard_learner, bayes_ha
 from sharpsim.algorithms.best_of_n import running_best_index
 from sharpsim.core.oracle import Oracle
 from sharpsim.instances.hard import DELTA_PER_EPS
+from sharpsim.measure.allocation import search_allocations
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity
 from sharpsim.core.jit import counted_jit
 
@@ -252,3 +257,103 @@ def adaptive_bayes_threshold(model_class: ss.HardClass, target_error: float = TA
     while adaptive_bayes_exact(model_class, budget)[0] > target_error:  # guard the rounding of the logarithm
         budget += 1
     return budget, float(adaptive_bayes_exact(model_class, budget)[1])
+
+
+# --- the algorithms' own allocations (``sharpsim.measure.allocation``) --------------------------------------------
+# SFT-Sharpening's allocation is (n, N), adaptive SFT's (n, μ, cap); ``run_learner`` fixes N = ``sft_num_samples``
+# and μ = BOOST (the prescriptions). The optimum scans the shape (N, or μ) and searches n at each shape.
+
+ALLOCATION_LEARNERS = ("sft", "adaptive_sft")
+
+
+@partial(counted_jit, static_argnames=("num_prompts", "max_samples"))
+def run_adaptive_sft(model_class: ss.HardClass, keys, budget, mu, num_prompts: int, max_samples: int):
+    """``run_learner``'s ``"adaptive_sft"`` with the stopping parameter μ traced (the MLE over {π^AdaBoN_μ}):
+    at μ = BOOST it is that learner, draw for draw. Returns (correct [seeds, max_rare], samples used [seeds])."""
+
+    def one_seed(key):
+        key_index, key_run = jax.random.split(key)
+        base = model_class.random_member(key_index)
+        fit_class = model_class.adaptive_bon_class(mu)
+        result, _ = adaptive_sft_sharpen(key_run, Oracle(base), _PrefixFit(fit_class, budget), num_prompts, mu,
+                                         max_samples)
+        correct = (result.policy.index == base.index) & (fit_class.top_mass > 0.5)
+        active = jnp.arange(num_prompts) < budget
+        return correct, jnp.sum(jnp.where(active, result.samples_per_prompt, 0))
+
+    return jax.lax.map(one_seed, keys, batch_size=SEED_BATCH)
+
+
+def adaptive_cap(model_class: ss.HardClass, mu: float) -> int:
+    """⌈μ/b⌉ + 1: Eq. 10 fires by then on every prompt of the hard family (before the argmax appears the running
+    maximum is b), so every cap at or above it gives the same run; ``num_samples`` is this at μ = BOOST."""
+    if not (isinstance(mu, (int, float)) and math.isfinite(mu) and mu > 0):
+        raise ValueError(f"mu must be a positive finite number, got {mu!r}")
+    return math.ceil(mu / float(model_class.other_mass)) + 1
+
+
+def allocation_shapes(learner: str, model_class: ss.HardClass, factors: Sequence[float]) -> list[dict]:
+    """The shape grid of a learner's allocation, increasing: for ``"sft"`` {"num_samples": N} over the distinct
+    N = ⌈f·N_C1⌉ (N_C1 = ``sft_num_samples``), for ``"adaptive_sft"`` {"mu": f·BOOST, "cap": ``adaptive_cap``};
+    f = 1 is the prescription (Prop. C.1 / Lemma I.1)."""
+    if learner not in ALLOCATION_LEARNERS:
+        raise ValueError(f"learner must be one of {ALLOCATION_LEARNERS}, got {learner!r}")
+    factors = sorted(float(f) for f in factors)
+    if not factors or factors[0] <= 0 or not math.isfinite(factors[-1]):
+        raise ValueError(f"factors must be positive finite numbers, got {factors!r}")
+    if learner == "sft":
+        grid = sorted({max(1, math.ceil(f * sft_num_samples(model_class) - 1e-9)) for f in factors})
+        return [{"num_samples": float(big_n)} for big_n in grid]
+    return [{"mu": f * BOOST, "cap": float(adaptive_cap(model_class, f * BOOST))} for f in factors]
+
+
+def prescribed_shape(learner: str, model_class: ss.HardClass) -> dict:
+    """The prescription's shape: N = N_C1 (Prop. C.1) or μ = BOOST (Lemma I.1) with its cap."""
+    return allocation_shapes(learner, model_class, [1.0])[0]
+
+
+def allocation_padding(learner: str, classes: Sequence[ss.HardClass], factors: Sequence[float],
+                       prompt_factor: int = 1) -> tuple[int, int]:
+    """(prompt padding, sample padding) serving every shape of ``allocation_shapes`` on every class: the largest
+    ``budget_cap`` × ``prompt_factor`` (smaller N needs more prompts) and the largest N or cap."""
+    prompt_factor = int(prompt_factor)
+    if prompt_factor < 1:
+        raise ValueError(f"prompt_factor must be a positive integer, got {prompt_factor!r}")
+    prompts = max(budget_cap(learner, c) for c in classes) * prompt_factor
+    column = "num_samples" if learner == "sft" else "cap"
+    samples = max(int(s[column]) for c in classes for s in allocation_shapes(learner, c, factors))
+    return prompts, samples
+
+
+def search_learner_allocations(learner: str, model_class: ss.HardClass, keys, shapes: Sequence[Mapping],
+                               padding: tuple[int, int], resolution: float = 0.08) -> dict[str, np.ndarray]:
+    """The learner's own m* on one (padded) instance: ``allocation.search_allocations`` over ``shapes`` (all of
+    them scanned), success per (seed, rare prompt) at coordinate error ≤ ε/Δ (Lemma H.2). ``samples`` is n·N for
+    SFT and the mean samples used at that n for adaptive SFT; ``prescribed`` flags the prescription's shape."""
+    if learner not in ALLOCATION_LEARNERS:
+        raise ValueError(f"learner must be one of {ALLOCATION_LEARNERS}, got {learner!r}")
+    num_prompts, max_samples = padding
+    column = "num_samples" if learner == "sft" else "cap"
+    if max(float(s[column]) for s in shapes) > max_samples:
+        raise ValueError(f"padding {padding} is below the largest {column} of shapes {list(shapes)}")
+    d = int(model_class.num_rare)
+    used: dict[tuple, float] = {}
+
+    def success(batch_keys, size, shape):
+        if learner == "sft":
+            correct, _ = run_learner(model_class, batch_keys, size, jnp.asarray(int(shape["num_samples"]), jnp.int64),
+                                     "sft", num_prompts, max_samples)
+            used[(tuple(shape.values()), int(size))] = float(int(size) * shape["num_samples"])
+        else:
+            correct, spent = run_adaptive_sft(model_class, batch_keys, size, jnp.asarray(shape["mu"], jnp.float64),
+                                              num_prompts, max_samples)
+            used[(tuple(shape.values()), int(size))] = float(np.mean(np.asarray(spent)))
+        return np.asarray(correct)[:, :d].reshape(-1)
+
+    rows = search_allocations(success, keys, TARGET_ERROR, list(shapes),
+                              lambda n, shape: used[(tuple(shape.values()), int(n))], max_size=num_prompts,
+                              patience=len(shapes), resolution=resolution)
+    key = "num_samples" if learner == "sft" else "mu"
+    rows["prescribed"] = np.isclose(rows[key], prescribed_shape(learner, model_class)[key])
+    rows["learner"] = np.full(rows["budget"].size, learner)
+    return rows

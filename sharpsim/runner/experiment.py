@@ -37,6 +37,7 @@ BUILTIN_EXPERIMENTS = (
     "lower_bound",
     "lower_bound_p",
     "lower_bound_adaptive",
+    "lower_bound_allocation",
     "sft_coverage",
     "sft_epsilon",
     "sft_class_size",

@@ -187,3 +187,99 @@ def test_measured_records_carry_the_seeds_spread_when_asked():
     np.testing.assert_array_equal(records["samples_sd"][:2], [1.0, 2.0])
     assert math.isnan(records["samples_sd"][2])
     assert "samples_sd" not in hard_learners.measured_records("bayes_adaptive", result, {2: 3.0, 4: 5.0, 8: 9.0})
+
+
+# --- the algorithms' own allocations ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_run_adaptive_sft_at_the_prescribed_mu_is_the_lower_bound_learner():
+    model_class = ss.HardClass(3, 9, 0.5)
+    keys = jax.random.split(jax.random.PRNGKey(4), 8)
+    cap = hard_learners.num_samples("adaptive_sft", model_class)
+    budget = jax.numpy.asarray(17, jax.numpy.int64)
+    expected = hard_learners.run_learner(model_class, keys, budget, jax.numpy.asarray(1, jax.numpy.int64),
+                                         "adaptive_sft", 40, cap)
+    got = hard_learners.run_adaptive_sft(model_class, keys, budget, jax.numpy.asarray(hard_learners.BOOST), 40, cap)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.slow
+def test_run_adaptive_sft_mean_samples_match_eq10_in_numpy():
+    """E[m] at n prompts = n·[(1 − Δ)⌈μ⌉ + Δ·E N_rare]; on a rare prompt with first argmax draw T ~ Geom(a) the
+    rule stops at max(T, ⌈μ/a⌉) if T ≤ K = ⌈μ/b⌉, else at K."""
+    d, M, delta, mu, n, seeds = 3, 9, 0.5, 0.9, 60, 256
+    a = 2 / M
+    b = (1 - a) / (M - 1)
+    big_k, big_a = math.ceil(mu / b), math.ceil(mu / a)
+    t = np.arange(1, big_k + 1)
+    rare = np.sum((1 - a) ** (t - 1) * a * np.maximum(t, big_a)) + (1 - a) ** big_k * big_k
+    expected = n * ((1 - delta) * math.ceil(mu) + delta * rare)
+    model_class = ss.HardClass(d, M, delta)
+    cap = hard_learners.adaptive_cap(model_class, mu)
+    assert cap == big_k + 1
+    _, spent = hard_learners.run_adaptive_sft(model_class, jax.random.split(jax.random.PRNGKey(1), seeds),
+                                              jax.numpy.asarray(n, jax.numpy.int64), jax.numpy.asarray(mu), 80, cap)
+    spent = np.asarray(spent, dtype=float)
+    assert abs(spent.mean() - expected) < 4 * spent.std(ddof=1) / math.sqrt(seeds)
+
+
+def test_allocation_shapes_and_padding_by_hand():
+    model_class = ss.HardClass(3, 10, 0.25)
+    a, b, boost = 2 / 10, (1 - 2 / 10) / 9, math.log(32)
+    n_c1 = math.ceil(boost / a)
+    assert hard_learners.sft_num_samples(model_class) == n_c1
+    factors = [1 / 8, 1 / 4, 1 / 2, 1.0]
+    sft = hard_learners.allocation_shapes("sft", model_class, factors)
+    assert [s["num_samples"] for s in sft] == sorted({max(1, math.ceil(f * n_c1)) for f in factors})
+    ada = hard_learners.allocation_shapes("adaptive_sft", model_class, factors[::-1])
+    assert [s["mu"] for s in ada] == pytest.approx([f * boost for f in factors])
+    assert [s["cap"] for s in ada] == [math.ceil(f * boost / b) + 1 for f in factors]
+    assert hard_learners.prescribed_shape("sft", model_class) == {"num_samples": float(n_c1)}
+    assert hard_learners.prescribed_shape("adaptive_sft", model_class)["cap"] == \
+        hard_learners.num_samples("adaptive_sft", model_class)
+    other = ss.HardClass(2, 20, 0.25)
+    prompts, samples = hard_learners.allocation_padding("sft", [model_class, other], factors, prompt_factor=2)
+    assert prompts == 2 * max(hard_learners.budget_cap("sft", c) for c in (model_class, other))
+    assert samples == math.ceil(boost / (2 / 20))
+
+
+def test_allocation_helpers_refuse_bad_input():
+    model_class = ss.HardClass(3, 10, 0.25)
+    with pytest.raises(ValueError, match="learner must be one of .*got 'bayes'"):
+        hard_learners.allocation_shapes("bayes", model_class, [1.0])
+    with pytest.raises(ValueError, match="factors must be positive finite numbers"):
+        hard_learners.allocation_shapes("sft", model_class, [0.0, 1.0])
+    with pytest.raises(ValueError, match="mu must be a positive finite number, got -1"):
+        hard_learners.adaptive_cap(model_class, -1.0)
+    with pytest.raises(ValueError, match="prompt_factor must be a positive integer, got 0"):
+        hard_learners.allocation_padding("sft", [model_class], [1.0], prompt_factor=0)
+    shapes = hard_learners.allocation_shapes("sft", model_class, [1.0])
+    with pytest.raises(ValueError, match=r"padding \(16, 2\) is below the largest num_samples"):
+        hard_learners.search_learner_allocations("sft", model_class, jax.random.split(jax.random.PRNGKey(0), 4),
+                                                 shapes, (16, 2))
+
+
+@pytest.mark.slow
+def test_search_learner_allocations_rows_flag_the_prescription_and_charge_nN():
+    model_class = ss.HardClass(2, 6, 0.5)
+    factors = [1 / 2, 1.0]
+    shapes = hard_learners.allocation_shapes("sft", model_class, factors)
+    padding = hard_learners.allocation_padding("sft", [model_class], factors)
+    rows = hard_learners.search_learner_allocations("sft", model_class, jax.random.split(jax.random.PRNGKey(2), 16),
+                                                    shapes, padding, resolution=0.5)
+    np.testing.assert_array_equal(rows["samples"], rows["budget"] * rows["num_samples"])
+    assert set(rows["num_samples"][rows["prescribed"]]) == {float(hard_learners.sft_num_samples(model_class))}
+    assert set(rows["learner"]) == {"sft"} and np.all(rows["trials"] == 16 * 2)
+    # adaptive SFT: each row's samples is the mean over seeds of the samples used at that n, recomputed directly
+    keys = jax.random.split(jax.random.PRNGKey(3), 16)
+    shapes = hard_learners.allocation_shapes("adaptive_sft", model_class, factors)
+    padding = hard_learners.allocation_padding("adaptive_sft", [model_class], factors)
+    rows = hard_learners.search_learner_allocations("adaptive_sft", model_class, keys, shapes, padding, resolution=0.5)
+    for budget, mu, samples in list(zip(rows["budget"], rows["mu"], rows["samples"]))[:3]:
+        _, spent = hard_learners.run_adaptive_sft(model_class, keys, jax.numpy.asarray(budget, jax.numpy.int64),
+                                                  jax.numpy.asarray(mu), *padding)
+        assert samples == pytest.approx(np.mean(np.asarray(spent, dtype=float)))
+    assert rows["prescribed"].any()
+    np.testing.assert_allclose(rows["mu"][rows["prescribed"]], hard_learners.BOOST)
