@@ -311,6 +311,7 @@ def test_monte_carlo_matches_exact_law(n):
     assert int(result.queries.evaluations) == 0
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, derandomize=True)
 @given(prob_tables(num_prompts=3, num_responses=4), st.integers(0, 2**31 - 1))
 def test_monte_carlo_matches_exact_law_random_policies(table, seed):

@@ -119,6 +119,7 @@ def _linear(dimension=4, responses=12, radius=1e6, seed=0):
     return model_class, theta_star, model_class.policy(theta_star)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_pairs", [2, 3, 10])
 def test_linear_min_norm_matches_numpy_pinv_and_projected_gradient(num_pairs):
     model_class, theta_star, base = _linear()
@@ -160,6 +161,7 @@ def test_linear_min_norm_flags_a_binding_ball():
     assert float(jnp.linalg.norm(fit.theta)) == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_rlhf_sharpen_min_norm_linear_is_jittable_and_exact():
     model_class, theta_star, base = _linear()
     result, _ = run_rlhf(jax.random.PRNGKey(0), Oracle(base), model_class, 30, 0.25, tie_break="min_norm")

@@ -48,6 +48,7 @@ def _synthetic_table(dimension=4):
     return pd.concat(rows, ignore_index=True)
 
 
+@pytest.mark.slow
 def test_summary_and_figure_on_a_synthetic_table(tmp_path):
     table = _synthetic_table()
     summary = analysis.summarize(table)

@@ -38,6 +38,7 @@ def test_features_are_log_probs_and_scaled_nuisance():
     assert not linear_margin(radius=10.0).realizes(0.01)  # 1 + 1/β = 101 > B
 
 
+@pytest.mark.slow
 def test_min_norm_fit_identifies_pi_star_with_d_generic_pairs():
     problem = linear_margin(num_responses=32, coverage=4.0, margin=0.1, nuisance_dimension=4)
     responses = np.array([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]])  # five pairs, d = 5
@@ -46,6 +47,7 @@ def test_min_norm_fit_identifies_pi_star_with_d_generic_pairs():
     np.testing.assert_allclose(np.asarray(fit.theta), 101.0 * problem.theta_star, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_engine_uniform_with_no_pairs_and_exact_with_many():
     problem = linear_margin(num_responses=32, coverage=4.0, margin=0.5, nuisance_dimension=2)
     keys = jax.random.split(jax.random.PRNGKey(0), 4)

@@ -135,6 +135,7 @@ def test_monte_carlo_of_sft_sharpen_matches_the_exact_law(name):
     assert abs(errors.mean() - mean) < 4.5 * errors.std() / math.sqrt(seeds)
 
 
+@pytest.mark.slow
 def test_expected_error_is_jittable_and_vmaps_over_N_and_delta():
     base = TabularPolicy(INSTANCES["skewed_mu"][0], INSTANCES["skewed_mu"][1])
     big_ns = jnp.array([1, 4, 16, 64, 8, 8, 8])
