@@ -185,9 +185,25 @@ PARTIAL_PREFIX = ".sharpsim-partial-"
 
 
 def remove_partial_files(folder: Path) -> None:
-    """Delete the temporary files that a run killed in the middle of a write left in ``folder``."""
+    """Delete the temporary files that a run killed in the middle of a write left in ``folder``. A partial file is
+    named after the process writing it; one whose process is still alive is being written right now (another run
+    sharing the folder, such as ``reproduce``'s parallel experiments writing their figures) and is left alone."""
     for partial in Path(folder).glob(f"{PARTIAL_PREFIX}*"):
-        partial.unlink(missing_ok=True)
+        if not _writer_alive(partial.name):
+            partial.unlink(missing_ok=True)
+
+
+def _writer_alive(name: str) -> bool:
+    pid = name[len(PARTIAL_PREFIX):].split("-", 1)[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False  # an older file without a writer id, or one this process left behind
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True
 
 
 def atomic_write_text(text: str, path: Path) -> None:
@@ -206,7 +222,8 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     ``remove_partial_files`` deletes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=PARTIAL_PREFIX, suffix=".tmp", delete=False) as handle:
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f"{PARTIAL_PREFIX}{os.getpid()}-", suffix=".tmp",
+                                     delete=False) as handle:
         temporary = Path(handle.name)
     try:
         write(temporary)

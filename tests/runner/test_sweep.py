@@ -143,6 +143,25 @@ def test_a_truncated_or_swapped_cell_is_detected_recomputed_and_the_run_ends_ide
     assert not list(layout.cells_dir.glob(".sharpsim-partial-*"))
 
 
+def test_partial_files_of_a_live_writer_are_kept_and_a_dead_writers_removed(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from sharpsim.runner.sweep import PARTIAL_PREFIX, remove_partial_files
+
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(finished.stdout)  # that process has exited
+    live = tmp_path / f"{PARTIAL_PREFIX}{os.getppid()}-abc.tmp"  # another process, alive: a concurrent writer
+    dead = tmp_path / f"{PARTIAL_PREFIX}{dead_pid}-abc.tmp"
+    own = tmp_path / f"{PARTIAL_PREFIX}{os.getpid()}-abc.tmp"
+    legacy = tmp_path / f"{PARTIAL_PREFIX}abc.tmp"
+    for path in (live, dead, own, legacy):
+        path.write_bytes(b"half a file")
+    remove_partial_files(tmp_path)
+    assert live.exists() and not dead.exists() and not own.exists() and not legacy.exists()
+
+
 def test_output_files_get_ordinary_permissions(tmp_path):
     import os
     import stat
