@@ -72,5 +72,5 @@ SWEEP = Sweep(
               "resolution": RESOLUTION, "target_error": TARGET_ERROR, "learners": list(LEARNERS)},
     run_cell=run_cell,
     quick_grid={"eps": QUICK_EPS, "scale": ["quick"]},
-    quick_seeds=256,
+    quick_seeds=64,
 )

@@ -75,5 +75,5 @@ SWEEP = Sweep(
               "resolution": RESOLUTION, "target_error": TARGET_ERROR},
     run_cell=run_cell,
     quick_grid={**QUICK_GRID, "scale": ["quick"]},
-    quick_seeds=32,
+    quick_seeds=16,
 )

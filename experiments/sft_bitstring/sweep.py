@@ -77,6 +77,6 @@ SWEEP = Sweep(
               "max_prompts": MAX_PROMPTS, "target_seed": TARGET_SEED, "ray_units": RAY_UNITS,
               "samples_grid_ratio": SAMPLES_GRID_RATIO},
     run_cell=run_cell,
-    quick_grid={"coverage": [2.0, 8.0, 32.0]},
-    quick_seeds=64,
+    quick_grid={"coverage": [2.0, 8.0]},
+    quick_seeds=40,
 )

@@ -120,6 +120,6 @@ SWEEP = Sweep(
               "max_prompts": MAX_PROMPTS, "num_samples": NUM_SAMPLES, "max_rare": MAX_RARE, "ray_units": RAY_UNITS,
               "samples_grid_ratio": SAMPLES_GRID_RATIO, "samples_grid_low": 1},
     run_cell=run_cell,
-    quick_grid={"num_rare": [2, 8, 32], "model_class": ["product"]},
-    quick_seeds=64,
+    quick_grid={"num_rare": [2, 8], "model_class": ["product"]},
+    quick_seeds=40,
 )

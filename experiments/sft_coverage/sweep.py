@@ -83,6 +83,6 @@ SWEEP = Sweep(
               "max_candidates": MAX_CANDIDATES, "max_prompts": MAX_PROMPTS, "ray_units": RAY_UNITS,
               "samples_grid_ratio": SAMPLES_GRID_RATIO, "prompt_padding_factor": PROMPT_PADDING_FACTOR},
     run_cell=run_cell,
-    quick_grid={"num_candidates": [16, 64, 256]},
-    quick_seeds=64,
+    quick_grid={"num_candidates": [16, 64]},
+    quick_seeds=40,
 )

@@ -121,6 +121,6 @@ SWEEP = Sweep(
               "mu_scales": list(MU_SCALES), "cap_fractions": list(CAP_FRACTIONS),
               "samples_grid_ratio": SAMPLES_GRID_RATIO, "prompt_padding_factor": PROMPT_PADDING_FACTOR},
     run_cell=run_cell,
-    quick_grid={"eps": [0.2, 0.1, 0.05]},
-    quick_seeds=64,
+    quick_grid={"eps": [0.2, 0.1]},
+    quick_seeds=40,
 )

@@ -29,6 +29,7 @@ The default radius is Theorem J.3's condition with equality, B = 3·scale·log(2
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -69,13 +70,18 @@ def lexicode(dimension: int, min_distance: int) -> np.ndarray:
     Scan: keep D(w) = distance from every word w to the current code (initially the weight of w). The next
     basis word is the smallest v above the last one with D(v) ≥ h; for a linear code, adding the coset v + C
     updates D(w) ← min(D(w), D(w ⊕ v)). Words below v never qualify later, since D only decreases. Cost
-    O(log|C|·2^d).
+    O(log|C|·2^d), so the result is cached (returned read-only: callers share it).
     """
     dimension = check_positive_int(dimension, "dimension")
+    min_distance = check_positive_int(min_distance, "min_distance")
+    return _lexicode(dimension, min_distance)
+
+
+@functools.lru_cache(maxsize=64)
+def _lexicode(dimension: int, min_distance: int) -> np.ndarray:
     if dimension > MAX_DIMENSION:
         raise ValueError(f"dimension must be ≤ {MAX_DIMENSION} (the lexicode scan enumerates 2^d words), "
                          f"got {dimension}")
-    min_distance = check_positive_int(min_distance, "min_distance")
     if min_distance > dimension:
         raise ValueError(f"min_distance must lie in [1, dimension={dimension}], got {min_distance}")
     words = np.arange(1 << dimension, dtype=np.int64)
@@ -92,8 +98,9 @@ def lexicode(dimension: int, min_distance: int) -> np.ndarray:
         code = np.sort(np.concatenate([code, code ^ basis_word]))
         distance = np.minimum(distance, distance[words ^ basis_word])
         candidate = basis_word + 1
-    bits = (code[:, None] >> np.arange(dimension - 1, -1, -1)[None, :]) & 1
-    return bits.astype(np.int64)
+    bits = ((code[:, None] >> np.arange(dimension - 1, -1, -1)[None, :]) & 1).astype(np.int64)
+    bits.flags.writeable = False
+    return bits
 
 
 @register_family("sphere")
