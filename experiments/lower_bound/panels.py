@@ -13,7 +13,8 @@ from sharpsim.runner import figures as plotting
 from .sweep import BASE, point_label
 
 LABELS = {"bayes": "Bayes-optimal (non-adaptive)", "bayes_adaptive": "Bayes, sample-until-revealed (adaptive)",
-          "sft": "SFT-Sharpening", "adaptive_sft": "adaptive SFT-Sharpening"}
+          "sft": "SFT at Prop. C.1's N (prescribed)",
+          "adaptive_sft": "adaptive SFT at μ = ln(2Δ/ε) (prescribed)"}
 SHORT = {"bayes": "Bayes", "bayes_adaptive": "Bayes adaptive", "sft": "SFT", "adaptive_sft": "adaptive SFT"}
 MARKERS = {"bayes": "o", "bayes_adaptive": "s", "sft": "^", "adaptive_sft": "v"}
 COLORS = {"bayes": "tab:blue", "bayes_adaptive": "tab:cyan", "sft": "tab:red", "adaptive_sft": "tab:orange"}
