@@ -25,7 +25,8 @@ import numpy as np
 
 from sharpsim import theory
 from sharpsim.instances.hard import DELTA_PER_EPS
-from sharpsim.measure.hard_learners import LEARNERS, hard_instance, measure_records, padded_shapes
+from sharpsim.measure.hard_learners import (LEARNERS, hard_instance, measure_records, padded_shapes,
+                                            with_constant_columns)
 from sharpsim.runner.experiment import Sweep
 
 BASE = {"coverage": 4.0, "eps": 1 / 64, "d": 4}
@@ -81,14 +82,11 @@ def run_cell(params, key, seeds):
     model_class = hard_instance(point, shapes["max_rare"], shapes["max_candidates"])
     keys = jax.random.split(key, seeds)
     columns = measure_records(LEARNERS, model_class, keys, shapes, RESOLUTION[params["scale"]])
-    size = len(columns["budget"])
     extra = {"sweep": axis, "coverage_nominal": point["coverage"], "eps": point["eps"], "d": point["d"],
              "num_candidates": int(model_class.num_candidates), "delta": float(model_class.delta),
              "coverage_actual": model_class.coverage(1), "log_class_size": model_class.log_size,
              **bounds(model_class, point["eps"])}
-    for name, value in extra.items():
-        columns[name] = [value] * size
-    return {name: np.asarray(values) for name, values in columns.items()}
+    return with_constant_columns(columns, extra)
 
 
 SWEEP = Sweep(

@@ -24,7 +24,7 @@ import numpy as np
 
 from sharpsim import theory
 from sharpsim.measure.hard_learners import (TARGET_ERROR, adaptive_bayes_threshold, hard_instance, measure_records,
-                                            padded_shapes)
+                                            padded_shapes, with_constant_columns)
 from sharpsim.runner.experiment import Sweep
 
 LEARNERS = ("bayes_adaptive",)
@@ -51,16 +51,13 @@ def run_cell(params, key, seeds):
     keys = jax.random.split(key, seeds)
     columns = measure_records(LEARNERS, model_class, keys, shapes, RESOLUTION[params["scale"]], with_spread=True)
     exact_budget, exact_m_star = adaptive_bayes_threshold(model_class)
-    size = len(columns["budget"])
     coverage = model_class.coverage(1)
     extra = {"d": int(model_class.num_rare), "num_candidates": int(model_class.num_candidates),
              "delta": float(model_class.delta), "top_mass": float(model_class.top_mass),
              "coverage_actual": coverage, "log_class_size": float(model_class.log_size),
              "thm_d2": float(theory.thm_d2_lower_bound(coverage, model_class.log_size, eps)),
              "exact_budget": exact_budget, "exact_m_star": exact_m_star}
-    for name, value in extra.items():
-        columns[name] = [value] * size
-    return {name: np.asarray(values) for name, values in columns.items()}
+    return with_constant_columns(columns, extra)
 
 
 SWEEP = Sweep(

@@ -31,7 +31,7 @@ from sharpsim import theory
 from sharpsim.instances.hard import DELTA_PER_EPS
 from sharpsim.measure.hard_learners import (ALLOCATION_LEARNERS, allocation_padding, allocation_shapes,
                                             hard_instance, padded_shapes, search_learner_allocations,
-                                            sft_num_samples)
+                                            sft_num_samples, with_constant_columns)
 from sharpsim.runner.experiment import Sweep
 
 BASE = {"coverage": 4.0, "eps": 1 / 64, "d": 4}
@@ -102,15 +102,12 @@ def run_cell(params, key, seeds):
         rows["sample_padding"] = np.full(size, padding[learner][1])
         for name, values in rows.items():
             columns.setdefault(name, []).extend(np.asarray(values).tolist())
-    size = len(columns["budget"])
     extra = {"sweep": axis, "coverage_nominal": point["coverage"], "eps": point["eps"], "d": point["d"],
              "num_candidates": int(model_class.num_candidates), "delta": float(model_class.delta),
              "top_mass": float(model_class.top_mass), "N_C1": sft_num_samples(model_class),
              "coverage_actual": model_class.coverage(1), "log_class_size": model_class.log_size,
              **bounds(model_class, point["eps"])}
-    for name, value in extra.items():
-        columns[name] = [value] * size
-    return {name: np.asarray(values) for name, values in columns.items()}
+    return with_constant_columns(columns, extra)
 
 
 SWEEP = Sweep(

@@ -22,7 +22,8 @@ import jax
 import numpy as np
 
 from sharpsim import theory
-from sharpsim.measure.hard_learners import TARGET_ERROR, hard_instance, measure_records, padded_shapes
+from sharpsim.measure.hard_learners import (TARGET_ERROR, hard_instance, measure_records, padded_shapes,
+                                            with_constant_columns)
 from sharpsim.runner.experiment import Sweep
 
 LEARNERS = ("bayes", "bayes_adaptive")
@@ -58,12 +59,9 @@ def run_cell(params, key, seeds):
     columns = measure_records(LEARNERS, model_class, keys, shapes, RESOLUTION[params["scale"]])
     rates = {learner: bound(model_class, eps, p, learner) for learner in LEARNERS}
     columns["bound"] = [rates[learner] for learner in columns["learner"]]
-    size = len(columns["budget"])
     extra = {"num_candidates": int(model_class.num_candidates), "delta": float(model_class.delta),
              "coverage_p": float(model_class.coverage(p)), "log_class_size": float(model_class.log_size)}
-    for name, value in extra.items():
-        columns[name] = [value] * size
-    return {name: np.asarray(values) for name, values in columns.items()}
+    return with_constant_columns(columns, extra)
 
 
 SWEEP = Sweep(

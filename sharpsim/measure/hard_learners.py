@@ -220,6 +220,14 @@ def measured_records(learner: str, result: SampleComplexity, used: Mapping, spre
     return records
 
 
+def with_constant_columns(columns: Mapping[str, list], constants: Mapping) -> dict[str, np.ndarray]:
+    """A sweep cell's table: ``columns`` (one list per column, all of one length) plus one column per entry of
+    ``constants`` repeating its value on every row (the instance's parameters and bounds)."""
+    size = len(next(iter(columns.values())))
+    return {**{name: np.asarray(values) for name, values in columns.items()},
+            **{name: np.asarray([value] * size) for name, value in constants.items()}}
+
+
 def measure_records(learners: Sequence[str], model_class: ss.HardClass, keys, shapes: Mapping,
                     resolution: float = 0.08, with_spread: bool = False) -> dict[str, list]:
     """``measured_records`` of every learner on one instance, concatenated column by column (one row per

@@ -283,3 +283,13 @@ def test_search_learner_allocations_rows_flag_the_prescription_and_charge_nN():
         assert samples == pytest.approx(np.mean(np.asarray(spent, dtype=float)))
     assert rows["prescribed"].any()
     np.testing.assert_allclose(rows["mu"][rows["prescribed"]], hard_learners.BOOST)
+
+
+def test_with_constant_columns_repeats_each_constant_on_every_row():
+    from sharpsim.measure.hard_learners import with_constant_columns
+
+    table = with_constant_columns({"budget": [1, 2, 3], "successes": np.array([0, 4, 9])}, {"eps": 0.25, "d": 4})
+    assert set(table) == {"budget", "successes", "eps", "d"}
+    np.testing.assert_array_equal(table["budget"], [1, 2, 3])
+    np.testing.assert_array_equal(table["eps"], [0.25] * 3)
+    np.testing.assert_array_equal(table["d"], [4] * 3)
