@@ -98,5 +98,5 @@ SWEEP = Sweep(
               "learners": list(LEARNERS), "delta_per_eps": DELTA_PER_EPS},
     run_cell=run_cell,
     quick_grid={"point": grid_points(QUICK_SWEEPS), "scale": ["quick"]},
-    quick_seeds=16,
+    quick_seeds=32,
 )

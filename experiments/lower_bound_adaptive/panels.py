@@ -76,10 +76,12 @@ def factor_panel(ax, rows, extension) -> None:
 
 
 def slope_panel(ax, slopes: list, extension) -> None:
-    mid = np.array([np.sqrt(s["eps_from"] * s["eps_to"]) for s in slopes])
-    measured = np.array([s["measured"] for s in slopes])
-    low, high = np.array([s["measured_interval"] for s in slopes]).T
-    plotting.errorbar_points(ax, mid, measured, low, high, **MEASURED, label="measured, neighboring ε (95% bootstrap)")
+    if slopes:  # a single ε (``sharpsim run --set eps=…``) has no neighboring pair
+        mid = np.array([np.sqrt(s["eps_from"] * s["eps_to"]) for s in slopes])
+        measured = np.array([s["measured"] for s in slopes])
+        low, high = np.array([s["measured_interval"] for s in slopes]).T
+        plotting.errorbar_points(ax, mid, measured, low, high, **MEASURED,
+                                 label="measured, neighboring ε (95% bootstrap)")
     eps = extension.eps.to_numpy(float)
     middle = np.sqrt(eps[1:] * eps[:-1])
     for column, style, label in (("exact_m_star", dict(color="tab:cyan", alpha=0.8), r"exact $E[m]^*$"),

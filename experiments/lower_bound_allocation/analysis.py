@@ -133,6 +133,11 @@ def plot(summary: dict, table: pd.DataFrame, path) -> None:
         x = SWEEP_X[axis]
         sweep = rows[rows.sweep == axis].sort_values(x)
         ax_m, ax_r = axes[0, column], axes[1, column]
+        if sweep.empty:  # a run restricted to the other sweep (``sharpsim run --set point=…``)
+            for ax in (ax_m, ax_r):
+                ax.text(0.5, 0.5, f"no cells on the {axis} sweep", ha="center", va="center", transform=ax.transAxes)
+                ax.set_axis_off()
+            continue
         for learner in ALLOCATION_LEARNERS:
             for series in SERIES:
                 part = sweep[(sweep.learner == learner) & (sweep.series == series)]
