@@ -73,7 +73,8 @@ def best_of_n_law(policy, n) -> TabularPolicy:
     below float64's epsilon (no 0 − 0 = NaN when the mass above rounds to 1).
     """
     if is_concrete(n):
-        n = check_positive_int(n, "n")
+        # as a float: the law is finite for any n, also beyond int64 (n = 10**30 gives the argmax law)
+        n = float(check_positive_int(n, "n"))
     policy = as_tabular(policy)
     law = jax.vmap(lambda row: _best_of_n_row(row, n))(policy.probs)
     return TabularPolicy.tree_unflatten(None, (law, policy.prompt_probs))

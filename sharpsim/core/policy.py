@@ -56,6 +56,8 @@ class TabularPolicy:
             array = as_float_array(logits, "logits")
             if array.ndim != 2:
                 raise ValueError(f"logits must be a 2-d array [X, Y], got shape {array.shape}")
+            if 0 in array.shape:
+                raise ValueError(f"logits must have at least one prompt and one response, got shape {array.shape}")
             if np.isnan(array).any() or np.isposinf(array).any():
                 index = tuple(int(i) for i in np.argwhere(np.isnan(array) | np.isposinf(array))[0])
                 raise ValueError(f"logits must not be NaN or +inf; entry {index} is {array[index]}")

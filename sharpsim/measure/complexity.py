@@ -111,6 +111,7 @@ def threshold_from_table(budgets, successes, trials, target: float, confidence: 
     bound, its lower confidence bound respectively — is ≥ ``target`` at b and at every larger evaluated budget;
     ``inf`` when the largest evaluated budget does not qualify.
     """
+    target = check_in_interval(target, "target", 0.0, 1.0, closed_low=False, closed_high=True)
     budgets = np.asarray(budgets, dtype=np.float64)
     successes = np.asarray(successes, dtype=np.float64)
     trials = np.asarray(trials, dtype=np.float64)
@@ -154,6 +155,8 @@ def sample_complexity(success_batch: Callable, keys: jax.Array, rho: float, *, i
     interval_function = _interval(interval)
     confidence = check_in_interval(confidence, "confidence", 0.0, 1.0, False, False)
     keys = jnp.asarray(keys)
+    if keys.ndim < 1 or keys.shape[0] == 0:
+        raise ValueError(f"keys must hold at least one PRNG key (one per seed), got shape {keys.shape}")
     target = 1.0 - rho
 
     table: dict[int, tuple[int, int]] = {}

@@ -14,6 +14,7 @@ Conventions, following the paper:
 from __future__ import annotations
 
 import jax
+import jax.scipy.special  # noqa: F401  (logsumexp for large p)
 import jax.numpy as jnp
 import numpy as np
 
@@ -45,9 +46,15 @@ def coverage_coefficient(policy, gamma=0.0, p=1) -> jax.Array:
     if is_concrete(p):
         p = check_in_interval(p, "p", 1.0, np.inf, closed_low=True, closed_high=False)
     policy = as_tabular(policy)
-    inverse_mass = argmax_mass(policy, gamma) ** (-p)
-    weighted = jnp.where(policy.prompt_probs > 0, policy.prompt_probs * inverse_mass, 0.0)
-    return jnp.sum(weighted) ** (1.0 / p)
+    mass = argmax_mass(policy, gamma)
+    supported = policy.prompt_probs > 0
+    weighted = jnp.where(supported, policy.prompt_probs * mass ** (-p), 0.0)
+    direct = jnp.sum(weighted) ** (1.0 / p)
+    # mass^(−p) overflows for large p (p = 512 at mass 1/4) although the p-th root is moderate: then the same
+    # quantity in log space, exp(logsumexp_x(log μ_x − p log mass_x)/p)
+    log_terms = jnp.where(supported, jnp.log(jnp.where(supported, policy.prompt_probs, 1.0)) - p * jnp.log(mass),
+                          -jnp.inf)
+    return jnp.where(jnp.isfinite(direct), direct, jnp.exp(jax.scipy.special.logsumexp(log_terms) / p))
 
 
 def mode_coverage_coefficient(policy) -> jax.Array:

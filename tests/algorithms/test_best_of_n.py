@@ -413,3 +413,10 @@ def test_running_best_prefixes_follow_exact_laws():
         law = np.asarray(best_of_n_law(policy, n).probs)
         for x in range(3):
             assert chi_square_pvalue(empirical(picks[x], 4), law[x]) > 1e-4
+
+
+def test_best_of_n_law_accepts_n_beyond_int64():
+    policy = TabularPolicy(np.array([[0.4, 0.3, 0.3]]), np.array([1.0]))
+    np.testing.assert_allclose(np.asarray(best_of_n_law(policy, 10**30).probs), [[1.0, 0.0, 0.0]])
+    # at small n the float path equals the closed form 1 − (1 − p)^n for the unique argmax
+    assert float(best_of_n_law(policy, 3).probs[0, 0]) == pytest.approx(1 - 0.6**3, rel=1e-12)

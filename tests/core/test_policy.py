@@ -68,6 +68,8 @@ def test_from_logits_large_values_do_not_overflow():
 def test_from_logits_errors():
     with pytest.raises(ValueError, match=r"logits row 0 is all -inf"):
         TabularPolicy.from_logits([[-np.inf, -np.inf]])
+    with pytest.raises(ValueError, match=r"at least one prompt and one response, got shape \(2, 0\)"):
+        TabularPolicy.from_logits(np.zeros((2, 0)))
     with pytest.raises(ValueError, match=r"logits must not be NaN or \+inf; entry \(0, 1\) is nan"):
         TabularPolicy.from_logits([[0.0, np.nan]])
     with pytest.raises(ValueError, match=r"entry \(0, 0\) is inf"):

@@ -394,3 +394,13 @@ def test_shape_mismatch_in_sharpening_error():
 def test_non_policy_is_type_error():
     with pytest.raises(TypeError, match="expected a TabularPolicy"):
         coverage_coefficient(np.array([[1.0]]))
+
+
+def test_coverage_coefficient_stays_finite_for_large_p():
+    from scipy.special import logsumexp
+
+    policy = TabularPolicy(np.array([[0.25, 0.2, 0.2, 0.2, 0.15], [0.5, 0.5, 0.0, 0.0, 0.0]]), np.array([0.7, 0.3]))
+    mass = np.array([0.25, 1.0])  # the second prompt's two tied responses form its argmax set
+    for p in (1.0, 2.0, 511.0, 512.0, 2000.0):
+        expected = np.exp(logsumexp(np.log([0.7, 0.3]) - p * np.log(mass)) / p)
+        assert float(coverage_coefficient(policy, p=p)) == pytest.approx(expected, rel=1e-12)
