@@ -23,10 +23,9 @@ import re
 import jax
 import numpy as np
 
-from sharpsim import theory
 from sharpsim.instances.hard import DELTA_PER_EPS
-from sharpsim.measure.hard_learners import (LEARNERS, hard_instance, measure_records, padded_shapes,
-                                            with_constant_columns)
+from sharpsim.measure.hard_learners import (LEARNERS, hard_instance, lower_bound_rates, measure_records,
+                                            padded_shapes, with_constant_columns)
 from sharpsim.runner.experiment import Sweep
 
 BASE = {"coverage": 4.0, "eps": 1 / 64, "d": 4}
@@ -69,13 +68,6 @@ def sweep_shapes(axis: str, scale: str, point: dict | None = None) -> dict:
     return padded_shapes(classes + ([] if point is None else [hard_instance(point)]))
 
 
-def bounds(model_class, eps: float) -> dict:
-    """The rates of Thm 3.1 (non-adaptive) and Thm D.2 (adaptive) at the instance, constant 1."""
-    coverage = model_class.coverage(1)
-    return {"thm_3_1": float(theory.thm_3_1_lower_bound(coverage, model_class.log_size, eps)),
-            "thm_d2": float(theory.thm_d2_lower_bound(coverage, model_class.log_size, eps))}
-
-
 def run_cell(params, key, seeds):
     axis, point = parse_point(params["point"])
     shapes = sweep_shapes(axis, params["scale"], point)
@@ -85,7 +77,7 @@ def run_cell(params, key, seeds):
     extra = {"sweep": axis, "coverage_nominal": point["coverage"], "eps": point["eps"], "d": point["d"],
              "num_candidates": int(model_class.num_candidates), "delta": float(model_class.delta),
              "coverage_actual": model_class.coverage(1), "log_class_size": model_class.log_size,
-             **bounds(model_class, point["eps"])}
+             **lower_bound_rates(model_class, point["eps"])}
     return with_constant_columns(columns, extra)
 
 

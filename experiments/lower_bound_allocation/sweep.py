@@ -27,11 +27,10 @@ import re
 import jax
 import numpy as np
 
-from sharpsim import theory
 from sharpsim.instances.hard import DELTA_PER_EPS
 from sharpsim.measure.hard_learners import (ALLOCATION_LEARNERS, allocation_padding, allocation_shapes,
-                                            hard_instance, padded_shapes, search_learner_allocations,
-                                            sft_num_samples, with_constant_columns)
+                                            hard_instance, lower_bound_rates, padded_shapes,
+                                            search_learner_allocations, sft_num_samples, with_constant_columns)
 from sharpsim.runner.experiment import Sweep
 
 BASE = {"coverage": 4.0, "eps": 1 / 64, "d": 4}
@@ -77,13 +76,6 @@ def sweep_padding(axis: str, scale: str, point: dict | None = None) -> dict:
                           for learner in ALLOCATION_LEARNERS}}
 
 
-def bounds(model_class, eps: float) -> dict:
-    """The rates of Thm 3.1 (non-adaptive) and Thm D.2 (adaptive) at the instance, constant 1."""
-    coverage = model_class.coverage(1)
-    return {"thm_3_1": float(theory.thm_3_1_lower_bound(coverage, model_class.log_size, eps)),
-            "thm_d2": float(theory.thm_d2_lower_bound(coverage, model_class.log_size, eps))}
-
-
 def run_cell(params, key, seeds):
     axis, point = parse_point(params["point"])
     padding = sweep_padding(axis, params["scale"], point)
@@ -106,7 +98,7 @@ def run_cell(params, key, seeds):
              "num_candidates": int(model_class.num_candidates), "delta": float(model_class.delta),
              "top_mass": float(model_class.top_mass), "N_C1": sft_num_samples(model_class),
              "coverage_actual": model_class.coverage(1), "log_class_size": model_class.log_size,
-             **bounds(model_class, point["eps"])}
+             **lower_bound_rates(model_class, point["eps"])}
     return with_constant_columns(columns, extra)
 
 

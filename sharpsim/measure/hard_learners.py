@@ -220,6 +220,13 @@ def measured_records(learner: str, result: SampleComplexity, used: Mapping, spre
     return records
 
 
+def lower_bound_rates(model_class: ss.HardClass, eps: float) -> dict[str, float]:
+    """The rates of Theorem 3.1 (non-adaptive) and Theorem D.2 (adaptive) at the instance, constant 1."""
+    coverage = model_class.coverage(1)
+    return {"thm_3_1": float(ss.theory.thm_3_1_lower_bound(coverage, model_class.log_size, eps)),
+            "thm_d2": float(ss.theory.thm_d2_lower_bound(coverage, model_class.log_size, eps))}
+
+
 def with_constant_columns(columns: Mapping[str, list], constants: Mapping) -> dict[str, np.ndarray]:
     """A sweep cell's table: ``columns`` (one list per column, all of one length) plus one column per entry of
     ``constants`` repeating its value on every row (the instance's parameters and bounds)."""
