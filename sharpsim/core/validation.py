@@ -8,6 +8,7 @@ inside ``jit``/``vmap`` the inputs are tracers and the caller is trusted (it was
 from __future__ import annotations
 
 import numbers
+import os
 
 import jax
 import numpy as np
@@ -96,3 +97,38 @@ def check_gamma(gamma) -> float:
     if not is_concrete(gamma):
         return gamma
     return check_in_interval(gamma, "gamma", 0.0, 1.0, closed_low=True, closed_high=False)
+
+
+MEMORY_ENVIRONMENT_VARIABLE = "SHARPSIM_MAX_ARRAY_BYTES"
+
+
+def max_array_bytes() -> int:
+    """The largest array sharpsim agrees to allocate: half of this machine's physical memory, or the byte count in
+    the environment variable ``SHARPSIM_MAX_ARRAY_BYTES``. A request beyond it would swap or be killed by the
+    operating system minutes later; refusing it up front names the size instead."""
+    override = os.environ.get(MEMORY_ENVIRONMENT_VARIABLE)
+    if override is not None:
+        try:
+            return int(override)
+        except ValueError:
+            raise ValueError(f"{MEMORY_ENVIRONMENT_VARIABLE} must be a whole number of bytes, got {override!r}") from None
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - platforms without sysconf
+        return 8 * 2**30
+
+
+def check_allocation(shape, name: str, itemsize: int = 8) -> None:
+    """Refuse an array of ``shape`` (``itemsize`` bytes an entry) that would not fit in memory, before allocating
+    it: ``ValueError`` naming ``name``, the shape, its size and the limit (``max_array_bytes``)."""
+    entries = 1
+    for length in shape:
+        entries *= int(length)  # Python ints: the product never overflows
+    size = entries * itemsize
+    limit = max_array_bytes()
+    if size > limit:
+        raise ValueError(
+            f"{name} would need an array of shape {tuple(int(s) for s in shape)} ({size / 2**30:.3g} GiB), more "
+            f"than sharpsim allocates ({limit / 2**30:.3g} GiB: half this machine's memory, or "
+            f"{MEMORY_ENVIRONMENT_VARIABLE}); use a smaller size"
+        )
