@@ -9,7 +9,6 @@ import argparse
 import ast
 import multiprocessing
 import os
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,11 +16,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
 from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
+from sharpsim.runner.lock import FolderInUseError
 from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
+
+USER_ERRORS = (ValueError, TypeError, OSError, FolderInUseError)
 
 
 def parse_assignment(text: str) -> tuple[str, list]:
-    """``key=v1,v2,...`` → (key, [values]); values are Python literals (numbers, strings, booleans) or bare strings."""
+    """``key=v1,v2,...`` → (key, [values]); values are Python literals (numbers, strings, booleans), ``nan``/``inf``
+    (floats, which the runner refuses naming the axis) or bare strings."""
     if "=" not in text:
         raise ValueError(f"--set expects key=value[,value...], got {text!r}")
     key, _, raw = text.partition("=")
@@ -34,9 +37,24 @@ def parse_assignment(text: str) -> tuple[str, list]:
         try:
             value = ast.literal_eval(item)
         except (ValueError, SyntaxError):
-            value = item
+            value = _float_or_text(item)
         values.append(value)
     return key, values
+
+
+def _float_or_text(item: str):
+    """``nan``/``inf`` are no Python literals but are numbers (which the runner then refuses, naming the axis)."""
+    try:
+        return float(item)
+    except ValueError:
+        return item
+
+
+def one_line(error: BaseException) -> str:
+    """A user's mistake as one line: ``sharpsim: error: MESSAGE`` (the type named unless it is a ValueError)."""
+    message = " ".join(str(error).split())
+    kind = "" if isinstance(error, (ValueError, FolderInUseError)) else f"{type(error).__name__}: "
+    return f"sharpsim: error: {kind}{message}"
 
 
 def _report(output) -> str:
@@ -48,12 +66,13 @@ def _report(output) -> str:
     ])
 
 
-def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, progress: bool) -> str:
+def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, wait: bool, progress: bool) -> str:
     """Run one experiment; returns its report (a top-level function so worker processes can run it)."""
     enable_compile_cache()  # a spawned worker starts with JAX's defaults; the environment carries the choice
     experiment = get_experiment(name)
     layout = default_layout(name, out, quick=quick)
-    output = run_experiment(experiment, layout, quick=quick, force=force, base_seed=seed, progress=progress)
+    output = run_experiment(experiment, layout, quick=quick, force=force, base_seed=seed, progress=progress,
+                            wait=wait)
     return f"{name}: {experiment.title}\n{_report(output)}"
 
 
@@ -79,10 +98,22 @@ def command_reproduce(arguments) -> int:
         raise ValueError(f"--jobs must be a positive integer, got {arguments.jobs}")
     start = time.perf_counter()
     jobs = min(arguments.jobs or os.cpu_count() or 1, len(names))
-    options = (arguments.out, arguments.quick, arguments.force, arguments.seed)
+    options = (arguments.out, arguments.quick, arguments.force, arguments.seed, not arguments.no_wait)
+    failed = []
+
+    def failure(name, error):
+        # one experiment's mistake is one line; the other experiments still run
+        if not isinstance(error, USER_ERRORS) or os.environ.get("SHARPSIM_TRACEBACK"):
+            raise error
+        print(one_line(error).replace("error: ", f"error: {name}: ", 1), file=sys.stderr, flush=True)
+        failed.append(name)
+
     if jobs <= 1:
         for name in names:
-            print(_reproduce_one(name, *options, progress=not arguments.no_progress), flush=True)
+            try:
+                print(_reproduce_one(name, *options, progress=not arguments.no_progress), flush=True)
+            except USER_ERRORS as error:
+                failure(name, error)
     else:
         # Experiments are independent and each spends most of a quick run compiling, which uses about one core:
         # running them in separate processes (spawned, since JAX must not be forked) fills the machine.
@@ -91,18 +122,28 @@ def command_reproduce(arguments) -> int:
 
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_reproduce_one, name, *options, progress=False) for name in names]
+            futures = {pool.submit(_reproduce_one, name, *options, progress=False): name for name in names}
             bar = tqdm(total=len(names), desc=f"experiments ({jobs} processes)", unit="experiment",
                        disable=arguments.no_progress)
             for future in as_completed(futures):
-                bar.write(future.result())
+                try:
+                    bar.write(future.result())  # a worker's exception is raised again here
+                except BaseException as error:
+                    if not isinstance(error, USER_ERRORS):
+                        pool.shutdown(wait=False, cancel_futures=True)
+                    failure(futures[future], error)
                 bar.update(1)
             bar.close()
     print(f"done in {time.perf_counter() - start:.1f} s")
-    return 0
+    if failed and len(names) > 1:
+        print(f"sharpsim: error: {len(failed)} of {len(names)} experiment(s) failed ({', '.join(failed)})",
+              file=sys.stderr)
+    return 2 if failed else 0
 
 
 def command_run(arguments) -> int:
+    if arguments.seeds is not None and arguments.seeds < 1:
+        raise ValueError(f"--seeds must be a positive integer, got {arguments.seeds}")
     experiment = get_experiment(arguments.experiment)
     overrides = dict(parse_assignment(text) for text in arguments.set or [])
     grid = experiment.resolved_grid(arguments.quick, overrides)  # validates axis names early
@@ -111,21 +152,22 @@ def command_run(arguments) -> int:
     layout = default_layout(experiment.name, arguments.out, tag=tag)
     print(f"{experiment.name}: {experiment.title}")
     print(f"  grid: {grid}")
-    existed = layout.results_dir.exists()
-    try:
-        output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force,
-                                overrides=overrides, seeds=arguments.seeds, base_seed=arguments.seed,
-                                progress=not arguments.no_progress)
-    except BaseException:
-        if not existed and not any(layout.cells_dir.glob("*.parquet")):
-            shutil.rmtree(layout.results_dir, ignore_errors=True)  # a run that stored nothing leaves nothing
-        raise
+    output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force, overrides=overrides,
+                            seeds=arguments.seeds, base_seed=arguments.seed, progress=not arguments.no_progress,
+                            wait=not arguments.no_wait)  # a failed run that stored nothing removes its folders
     print(_report(output))
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line too (with where to read the usage)."""
+
+    def error(self, message):
+        self.exit(2, f"sharpsim: error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sharpsim", description="Simulate the statistical theory of sharpening.")
+    parser = _Parser(prog="sharpsim", description="Simulate the statistical theory of sharpening.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list experiments and instance families")
 
@@ -135,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default=".", help="folder that receives results/ and figures/ (default: .)")
         p.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        p.add_argument("--no-wait", action="store_true",
+                       help="if another run holds the results folder, stop with an error instead of waiting for it")
         p.add_argument("--no-compile-cache", action="store_true",
                        help="do not use JAX's persistent compilation cache (~/.cache/sharpsim/jax; "
                             "SHARPSIM_COMPILE_CACHE=off or =FOLDER also set it)")
@@ -163,14 +207,12 @@ def main(argv=None) -> int:
     handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run}
     try:
         return handlers[arguments.command](arguments)
-    except (ValueError, TypeError, OSError) as error:
-        # a user's mistake (a bad --set value, a folder that cannot be written) is one line, not a traceback;
-        # SHARPSIM_TRACEBACK=1 shows the traceback when the mistake is sharpsim's
+    except USER_ERRORS as error:
+        # a user's mistake (a bad --set value, a folder that cannot be written, a folder in use) is one line, not a
+        # traceback; SHARPSIM_TRACEBACK=1 shows the traceback when the mistake is sharpsim's
         if os.environ.get("SHARPSIM_TRACEBACK"):
             raise
-        message = " ".join(str(error).split())
-        kind = "" if isinstance(error, ValueError) else f"{type(error).__name__}: "
-        print(f"sharpsim: error: {kind}{message}", file=sys.stderr)
+        print(one_line(error), file=sys.stderr)
         return 2
 
 

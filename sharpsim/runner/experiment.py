@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import math
+import numbers
 import os
 import re
 import sys
@@ -126,6 +128,12 @@ class Experiment:
         for axis, values in grid.items():
             if len(values) == 0:
                 raise ValueError(f"grid axis {axis!r} of experiment {self.name!r} has no values")
+            for value in values:
+                # a NaN would also defeat the stored-cell check (NaN != NaN): every run would recompute the cell
+                if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and not math.isfinite(
+                        value):
+                    raise ValueError(f"grid axis {axis!r} of experiment {self.name!r} has the value "
+                                     f"{float(value)!r}; grid values must be finite numbers")
         return grid
 
     def resolved_seeds(self, quick: bool = False) -> int:
@@ -163,6 +171,8 @@ def get_experiment(name_or_path: str | os.PathLike) -> Experiment:
     path = Path(text)
     if path.is_dir():
         return load_experiment(path)
+    if os.sep in text or (os.altsep and os.altsep in text) or text.startswith("."):
+        raise ValueError(f"experiment folder {text!r} does not exist or is not a folder")
     raise ValueError(f"unknown experiment {text!r}: not a folder with sweep.py and analysis.py, nor a built-in "
                      f"experiment ({', '.join(BUILTIN_EXPERIMENTS)})")
 

@@ -1,15 +1,17 @@
 """The sweep runner: executes an ``Experiment``'s cells with resume, then its analysis (the bsuite pattern).
 
 An experiment (``runner/experiment.py``) is a grid × seeds with a ``run_cell(params, key, seeds)`` that computes
-one cell *vectorized over seeds*, and an analysis (``summarize`` then ``plot``). ``run_experiment`` executes the cells that are not stored yet, each stored atomically as its own
-parquet file, so a run killed halfway loses at most the cell in flight and resumes where it stopped.
+one cell *vectorized over seeds*, and an analysis (``summarize`` then ``plot``). ``run_experiment`` executes the
+cells that are not stored yet, each stored atomically as its own parquet file, so a run killed halfway loses at
+most the cell in flight and resumes where it stopped. A run holds its results folder's lock (``runner/lock.py``)
+from start to end, so two runs into one folder never compute a cell twice.
 
 Cell ids are stable hashes of (experiment, parameters, seeds, base seed, the experiment's fixed ``settings``).
 Each cell's PRNG key is folded from the base seed and the hash of (experiment, parameters, seeds) alone, so a
 cell's numbers do not depend on which other cells run or in what order, and a change of settings reruns the cell
-on the same random numbers (common random numbers across settings). Every constant that shapes a cell's numbers belongs in the grid or in ``settings``:
-then changing it recomputes the cell instead of reusing a stale one. (A change of code that alters numbers
-needs ``--force``, or a bump of the experiment's ``settings["revision"]``.)
+on the same random numbers (common random numbers across settings). Every constant that shapes a cell's numbers
+belongs in the grid or in ``settings``: then changing it recomputes the cell instead of reusing a stale one. (A
+change of code that alters numbers needs ``--force``, or a bump of the experiment's ``settings["revision"]``.)
 
 Compile once: a ``run_cell`` should call module-level jitted functions whose shapes do not depend on the
 grid value (pass values as arrays, pad to a common shape). ``sharpsim.core.jit.counted_jit`` counts traces so
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -35,6 +38,7 @@ import pandas as pd
 from sharpsim.core.jit import counted_jit  # noqa: F401  (re-exported: experiments count their compilations)
 from sharpsim.core.validation import check_positive_int
 from sharpsim.runner.experiment import Experiment
+from sharpsim.runner.lock import hold_folder, make_folders, remove_created_folders
 
 SCHEMA_VERSION = 1
 
@@ -108,15 +112,34 @@ def run_experiment(
     seeds: int | None = None,
     base_seed: int = 0,
     progress: bool = True,
+    wait: bool = True,
 ) -> RunOutput:
-    """Run every cell of the experiment that is not stored yet, then analyze the whole table."""
-    from sharpsim import __version__
+    """Run every cell of the experiment that is not stored yet, then analyze the whole table.
 
+    The results folder is locked for the whole run (``runner/lock.py``): a second run into it waits, or with
+    ``wait=False`` raises ``FolderInUseError``, so no cell is ever computed twice. A run that fails before storing
+    any cell removes the folders it created."""
     start = time.perf_counter()
     grid = experiment.resolved_grid(quick, overrides)
     if seeds is None:
         seeds = experiment.resolved_seeds(quick)
     seeds = check_positive_int(seeds, "seeds")
+    with hold_folder(layout.results_dir, wait=wait) as created:
+        figure_folders: list[Path] = []
+        try:
+            return _run_locked(experiment, layout, grid, seeds, quick, force, base_seed, progress, figure_folders,
+                               start)
+        except BaseException:
+            remove_created_folders(figure_folders)  # empty unless the plot wrote something before failing
+            if created and not any(layout.cells_dir.glob("*.parquet")):
+                shutil.rmtree(layout.results_dir, ignore_errors=True)  # a run that stored nothing leaves nothing
+                remove_created_folders(created)
+            raise
+
+
+def _run_locked(experiment, layout, grid, seeds, quick, force, base_seed, progress, figure_folders, start):
+    from sharpsim import __version__
+
     cells = experiment.cells(grid)
     layout.cells_dir.mkdir(parents=True, exist_ok=True)
     identifiers = [cell_id(experiment.name, params, seeds, base_seed, experiment.settings) for params in cells]
@@ -137,7 +160,7 @@ def run_experiment(
     bar.close()
 
     table = pd.concat([frames[i] for i in identifiers], ignore_index=True)
-    layout.figure_path.parent.mkdir(parents=True, exist_ok=True)
+    figure_folders += make_folders(layout.figure_path.parent)
     remove_partial_files(layout.figure_path.parent)
     summary = experiment.analyze(table, layout.figure_path)
     summary = {"experiment": experiment.name, "sharpsim_version": __version__, "quick": quick,

@@ -1,15 +1,16 @@
 """The sweep runner: tidy tables, stable cell ids, resume after a crash, atomic writes, compile counting."""
 
 import json
+import re
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
 
 from sharpsim.runner.experiment import Experiment, Sweep
 from sharpsim.runner.sweep import default_layout, load_table, run_experiment
+from tests.runner.toy_experiments import stray_files
 
 
 def _toy(calls, fail_on=None, settings=None, seed_rows=True, rows=None):
@@ -116,6 +117,15 @@ def test_unknown_override_axis_is_refused(tmp_path):
         run_experiment(_toy([]), default_layout("toy", tmp_path), overrides={"a": []}, progress=False)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -np.inf, np.float64("nan")])
+def test_a_non_finite_grid_value_is_refused_naming_the_axis(tmp_path, value):
+    expected = f"grid axis 'b' of experiment 'toy' has the value {float(value)!r}; grid values must be finite numbers"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        run_experiment(_toy([]), default_layout("toy", tmp_path / "out"), overrides={"b": [0.5, value]},
+                       progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_columns_from_run_cell_are_refused(tmp_path):
     sweep = Sweep(title="", grid={"a": [1]}, seeds=3, run_cell=lambda p, k, s: {"x": np.zeros(3), "y": np.zeros(2)})
     experiment = Experiment("bad", sweep, summarize=lambda t: {}, plot=lambda s, t, f: None)
@@ -140,7 +150,7 @@ def test_a_truncated_or_swapped_cell_is_detected_recomputed_and_the_run_ends_ide
     assert len(calls) == 3 and resumed.computed_cells == 3
     pd.testing.assert_frame_equal(resumed.table, clean.table)
     assert resumed.summary == {**clean.summary}
-    assert not list(layout.cells_dir.glob(".sharpsim-partial-*"))
+    assert stray_files(tmp_path) == []  # no partial file, no lock file, no empty folder
 
 
 def test_partial_files_of_a_live_writer_are_kept_and_a_dead_writers_removed(tmp_path):

@@ -16,6 +16,7 @@ import pytest
 from sharpsim.runner.cli import main
 from sharpsim.runner.experiment import Experiment, load_experiment
 from sharpsim.runner.sweep import default_layout, load_table
+from tests.runner.toy_experiments import stray_files
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bon_zipf"
 
@@ -117,6 +118,7 @@ def test_a_killed_run_of_a_user_folder_resumes_and_matches_an_uninterrupted_run(
     clean_table = pd.concat([pd.read_parquet(p) for p in sorted((clean_run / "cells").glob("*.parquet"))])
     pd.testing.assert_frame_equal(killed_table.reset_index(drop=True), clean_table.reset_index(drop=True))
     assert json.loads((killed_run / "summary.json").read_text()) == json.loads((clean_run / "summary.json").read_text())
+    assert stray_files(killed_out) == [] and stray_files(clean_out) == []
 
 
 def test_two_folders_of_one_name_never_share_stored_cells(tmp_path, capsys):
