@@ -28,7 +28,7 @@ import numpy as np
 from sharpsim.algorithms.base import check_class_matches_oracle, queries_used, training_targets
 from sharpsim.core.oracle import Oracle
 from sharpsim.core.results import Result
-from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import check_in_interval, check_positive_int
 
 
 @jax.tree_util.register_dataclass
@@ -51,9 +51,7 @@ class AdaptiveSFTResult(Result):
 
 
 def check_stopping_parameter(mu):
-    if is_concrete(mu):
-        return check_in_interval(mu, "mu", 0.0, np.inf, closed_low=False, closed_high=False)
-    return mu
+    return check_in_interval(mu, "mu", 0.0, np.inf, closed_low=False, closed_high=False)
 
 
 def adaptive_stopping_time(log_probs: jax.Array, mu) -> tuple[jax.Array, jax.Array]:

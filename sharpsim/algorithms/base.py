@@ -17,7 +17,8 @@ def queries_used(before: Oracle, after: Oracle) -> QueryCount:
 
 def check_oracle(oracle) -> Oracle:
     if not isinstance(oracle, Oracle):
-        raise TypeError(f"oracle must be a sharpsim Oracle, got {type(oracle).__name__}")
+        hint = "; wrap the base policy: Oracle(base)" if hasattr(oracle, "to_tabular") or hasattr(oracle, "probs") else ""
+        raise TypeError(f"oracle must be a sharpsim Oracle, got {type(oracle).__name__}{hint}")
     return oracle
 
 

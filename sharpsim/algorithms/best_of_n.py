@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sharpsim.core.validation import check_positive_int, is_concrete
 from sharpsim.algorithms.base import check_oracle, queries_used
@@ -72,9 +73,14 @@ def best_of_n_law(policy, n) -> TabularPolicy:
     log F = log1p(−mass above) elsewhere: full relative precision for F near 1 and large n, and for masses far
     below float64's epsilon (no 0 − 0 = NaN when the mass above rounds to 1).
     """
+    if is_concrete(n) and not isinstance(n, bool) and np.ndim(n) == 0 and np.asarray(n).dtype.kind == "f":
+        # a whole float is a count (n beyond int64, as traced callers pass it); a fractional one is not
+        if not (np.isfinite(n) and float(n) == np.floor(n)):
+            raise ValueError(f"n must be an integer >= 1, got {float(n)!r}")
+        n = int(n)
+    n = check_positive_int(n, "n")
     if is_concrete(n):
-        # as a float: the law is finite for any n, also beyond int64 (n = 10**30 gives the argmax law)
-        n = float(check_positive_int(n, "n"))
+        n = float(n)  # as a float: the law is finite for any n, also beyond int64 (n = 10**30 gives the argmax law)
     policy = as_tabular(policy)
     law = jax.vmap(lambda row: _best_of_n_row(row, n))(policy.probs)
     return TabularPolicy.tree_unflatten(None, (law, policy.prompt_probs))

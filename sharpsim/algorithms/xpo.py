@@ -52,7 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int, is_concrete
 from sharpsim.algorithms.rlhf import rlhf_residuals
 from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
@@ -168,10 +168,8 @@ def round_loss(param: "Parametrization", params, data, beta, alpha, loss_scale):
 def check_hyperparameters(num_rounds, beta, alpha, num_steps, num_validation, learning_rate):
     """Validate XPO's hyper-parameters eagerly (they are Python numbers); return them normalized."""
     num_rounds = check_positive_int(num_rounds, "num_rounds")
-    if is_concrete(beta):
-        beta = check_in_interval(beta, "beta", 0.0, np.inf, closed_low=False, closed_high=False)
-    if is_concrete(alpha):
-        alpha = check_in_interval(alpha, "alpha", 0.0, np.inf, closed_low=True, closed_high=False)
+    beta = check_in_interval(beta, "beta", 0.0, np.inf, closed_low=False, closed_high=False)
+    alpha = check_in_interval(alpha, "alpha", 0.0, np.inf, closed_low=True, closed_high=False)
     num_steps = check_positive_int(num_steps, "num_steps")
     num_validation = check_positive_int(num_validation, "num_validation")
     learning_rate = check_in_interval(learning_rate, "learning_rate", 0.0, np.inf, False, False)
@@ -207,13 +205,15 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
         raise ValueError(f"{type(model_class).__name__} has no default bounds: pass reward_range (R_max) and "
                          "value_range (V_max) explicitly")
     for name, value in (("reward_range", reward_range), ("value_range", value_range)):
-        if is_concrete(value):
-            check_in_interval(float(value), name, 0.0, np.inf, closed_low=True, closed_high=False)
+        check_in_interval(value if not is_concrete(value) else float(value), name, 0.0, np.inf, closed_low=True,
+                          closed_high=False)
     loss_scale = 1.0 / jnp.maximum(reward_range + value_range, 1e-12) ** 2
     params0 = param.initial if initial_params is None else jnp.asarray(initial_params, jnp.float64)
     if params0.shape != param.initial.shape:
         raise ValueError(f"initial_params must have shape {param.initial.shape}, got {params0.shape}")
     params0 = param.project(params0)
+    # a run keeps every round's data and iterate: [T, 6] records and [T + 1, |θ|] parameters
+    check_allocation((num_rounds + 1, params0.size + 8), "xpo_sharpen(num_rounds)")
     # the whole run's queries are known in advance: refuse before drawing anything if they exceed the budget
     oracle.check_affordable(samples=num_rounds, evaluations=num_rounds + (num_rounds + 1) * num_validation)
 

@@ -1,30 +1,29 @@
-"""``checked(fn)``: the oracle's budget and index checks inside ``jit``/``vmap``/``lax.scan`` (Definition 3.2).
+"""``checked(fn)``: checked mode, sharpsim's input and budget checks inside ``jit``/``vmap``/``lax.scan``.
 
-Eagerly the oracle raises ``QueryBudgetExceeded`` (or ``ValueError`` for an out-of-range index) before it
-answers. Inside a JAX transformation the ledger and the indices are traced, so a Python ``raise`` cannot see
-them; the oracle then emits ``jax.experimental.checkify`` checks instead. Those must be functionalized by
-``checkify.checkify``, which is what ``checked`` does::
+Eagerly every public function validates its inputs and the oracle raises ``QueryBudgetExceeded`` (or
+``ValueError`` for an out-of-range index) before it answers (Definition 3.2). Inside a JAX transformation values
+are tracers, so a Python ``raise`` cannot see them. Under ``checked`` the same checks are emitted as
+``jax.experimental.checkify`` checks and raised, with the same type and message, once the computation has run::
 
     run = sharpsim.checked(jax.jit(jax.vmap(lambda key: sft_sharpen(key, oracle, model_class, n, N)[0])))
     results = run(keys)        # QueryBudgetExceeded if any seed overspends
+    sharpsim.checked(jax.jit(lambda beta: power_policy(base, beta).probs))(-1.0)   # ValueError naming beta
 
-``checked`` sets a flag while ``fn`` is traced so that the oracle knows its checks will be functionalized;
-a budgeted oracle queried inside a transformation *without* it raises at trace time, naming this fix.
-Wrap a jitted function (``checked(jax.jit(f))``) to reuse its compilation across calls; ``checked`` must be
-the outermost wrapper, since an error can only be raised once the computation has run. A function traced
-under ``checked`` keeps its checks in JAX's trace cache: calling the same jitted function later without
-``checked`` fails with JAX's "checkify.check which was not functionalized" error rather than skipping them.
-Conversely, a jitted function first traced *without* ``checked`` (an unbudgeted oracle, so no check was emitted)
-keeps that check-free trace: a later ``checked`` call of the same function does not add index checks (bad indices
-still give NaN, never clamped). Wrap with ``checked`` before the first call to get them.
+Outside checked mode traced inputs are trusted and the compiled code carries no checks (the fast path of sweeps),
+except that a budgeted oracle queried inside a transformation raises at trace time, naming this fix: its budget
+would otherwise not hold. ``checked`` must be the outermost wrapper (``checked(jax.jit(f))``, not
+``jax.jit(checked(f))``), since an error can only be raised once the computation has run.
+
+Checked mode is part of JAX's trace context (a thread-local JAX configuration state that enters the jit cache
+key), so a jitted function keeps one trace per mode: calling it with and without ``checked`` in any order gives
+each call its own mode's code, and ``checked(jax.jit(f))`` reuses its compilation across calls.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import threading
 
+from jax._src import config as jax_config
 from jax.experimental import checkify
 
 from sharpsim.core.results import QueryBudgetExceeded
@@ -32,22 +31,19 @@ from sharpsim.core.validation import is_concrete
 
 BUDGET_TAG = "[sharpsim budget] "
 INDEX_TAG = "[sharpsim index] "
+VALUE_TAG = "[sharpsim value] "
 
-_state = threading.local()
+# One thread-local state in JAX's jit key and trace context: traces made in checked mode (holding checkify
+# checks) and traces made outside it (holding none) are cached apart. It is JAX's private configuration API, so
+# the name is prefixed and never set from outside this module.
+_CHECKED_MODE = jax_config.bool_state(
+    "sharpsim_checked_mode", False, "internal: True while sharpsim.checked traces a function",
+    include_in_jit_key=True, include_in_trace_context=True)
 
 
 def checks_functionalized() -> bool:
-    """True while a function is being traced under ``checked`` (the oracle may emit checkify checks)."""
-    return getattr(_state, "depth", 0) > 0
-
-
-@contextlib.contextmanager
-def _functionalizing():
-    _state.depth = getattr(_state, "depth", 0) + 1
-    try:
-        yield
-    finally:
-        _state.depth -= 1
+    """True while a function is being traced under ``checked`` (sharpsim may emit checkify checks)."""
+    return bool(_CHECKED_MODE.value)
 
 
 def unchecked_transformation_error() -> RuntimeError:
@@ -65,7 +61,7 @@ def raise_failed_check(error: checkify.Error) -> None:
     message = error.get()
     if message is None:
         return
-    for tag, kind in ((BUDGET_TAG, QueryBudgetExceeded), (INDEX_TAG, ValueError)):
+    for tag, kind in ((BUDGET_TAG, QueryBudgetExceeded), (INDEX_TAG, ValueError), (VALUE_TAG, ValueError)):
         if tag in message:
             text = message[message.index(tag) + len(tag):]
             raise kind(text.split(" (`check` failed)")[0])
@@ -73,23 +69,25 @@ def raise_failed_check(error: checkify.Error) -> None:
 
 
 def checked(fn):
-    """``fn`` with the oracle's checks functionalized: call it like ``fn``; a failed budget check raises
-    ``QueryBudgetExceeded``, an out-of-range index ``ValueError`` (with the oracle's message), and any other
+    """``fn`` in checked mode: call it like ``fn``; a failed budget check raises ``QueryBudgetExceeded``, a failed
+    input check or an out-of-range index ``ValueError`` (with the eager message), and any other
     ``checkify.check`` in ``fn`` raises as ``checkify`` does. Nested ``checked`` calls forward to the outer one;
-    under a plain outer transformation (``jax.jit(checked(f))``) a failure cannot be raised, so that is refused
-    at trace time when a check was emitted."""
+    under a plain outer transformation (``jax.jit(checked(f))``) a failure could not be raised, so that is refused
+    at trace time."""
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
         outer = checks_functionalized()
-        with _functionalizing():
+        with _CHECKED_MODE(True):
             error, out = checkify.checkify(fn, errors=checkify.user_checks)(*args, **kwargs)
         if is_concrete(error):
             raise_failed_check(error)
         elif outer:
             checkify.check_error(error)
         else:
-            raise unchecked_transformation_error()
+            raise RuntimeError(
+                "sharpsim.checked must be the outermost wrapper: write sharpsim.checked(jax.jit(f)), not "
+                "jax.jit(sharpsim.checked(f)), since a failed check can only be raised once the computation has run")
         return out
 
     return run

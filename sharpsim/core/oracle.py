@@ -55,7 +55,7 @@ from jax.experimental import checkify
 
 from sharpsim.core.checked import BUDGET_TAG, INDEX_TAG, checks_functionalized, unchecked_transformation_error
 from sharpsim.core.results import QueryBudgetExceeded, QueryCount, Result, SampleBatch, StoppedBatch
-from sharpsim.core.validation import check_positive_int, is_concrete
+from sharpsim.core.validation import check_allocation, check_positive_int, is_concrete
 
 __all__ = ["Oracle", "QueryBudgetExceeded", "QueryCount", "Result", "SampleBatch", "StoppedBatch"]
 
@@ -175,6 +175,7 @@ class Oracle:
     def draw_prompts(self, key: jax.Array, num_prompts: int) -> tuple[jax.Array, "Oracle"]:
         """x_1, …, x_n ∼ μ i.i.d. Drawing prompts is free in the paper's accounting but is recorded."""
         num_prompts = check_positive_int(num_prompts, "num_prompts")
+        check_allocation((num_prompts,), "draw_prompts(num_prompts)", itemsize=_BYTES_PER_DRAW)
         prompts = _unseal(self._sealed).sample_prompts(key, num_prompts)
         return prompts, self._charged(prompts=num_prompts)
 
@@ -185,6 +186,7 @@ class Oracle:
         charged and their entries are masked (−1, −inf). The draws at active prompts do not depend on it."""
         num_samples = check_positive_int(num_samples, "num_samples")
         prompts, valid = self._indices(prompts, "prompts", self.num_prompts)
+        self._check_draw_size(prompts.shape, num_samples, "sample(num_samples)")
         answered = _both(valid, _active(active, prompts.shape))
         count = math.prod(prompts.shape) * num_samples if answered is None else jnp.sum(answered) * num_samples
         oracle = self._charged(samples=count)
@@ -234,6 +236,7 @@ class Oracle:
         if not callable(stop_rule):
             raise TypeError(f"stop_rule must be a function (k, running_max) -> bool, got {type(stop_rule).__name__}")
         prompts, valid = self._indices(prompts, "prompts", self.num_prompts)
+        self._check_draw_size(prompts.shape, max_samples, "sample_until(max_samples)")
         answered = _both(valid, _active(active, prompts.shape))
         if self._budget is not None and is_concrete(self._queries) and (answered is None or is_concrete(answered)):
             # every answered prompt costs at least one sample: refuse before drawing the tape when even that is
@@ -275,6 +278,11 @@ class Oracle:
             self._check_budget(self._queries + added)
 
     # --- internals ----------------------------------------------------------------------------------
+    def _check_draw_size(self, prompt_shape, num_samples: int, name: str) -> None:
+        """Refuse a draw whose working arrays would not fit in memory, before drawing it."""
+        tokens = 1 if self.horizon is None else self.horizon
+        check_allocation((*prompt_shape, num_samples, tokens), name, itemsize=_BYTES_PER_DRAW)
+
     def _indices(self, values, name: str, size: int):
         """``values`` as an int array and its validity mask (None when known to be valid: concrete input is
         validated here and raises)."""
@@ -383,6 +391,10 @@ def _unflatten(static, children) -> Oracle:
 
 
 jax.tree_util.register_pytree_node(Oracle, _flatten, _unflatten)
+
+
+# a draw's working arrays: uniforms, the binary search's bounds and rows, responses and log-likelihoods
+_BYTES_PER_DRAW = 6 * 8
 
 
 def _active(active, shape):

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.pytree import validated_pytree
+from sharpsim.core.checked import checks_functionalized
 from sharpsim.core.validation import as_float_array, check_rows_on_simplex, is_concrete
 from sharpsim.core.sampling import sample_categorical_rows
 
@@ -35,7 +36,7 @@ class TabularPolicy:
 
     Raises ``ValueError`` naming the offending row/entry (negative, NaN, infinite, not normalized) or both
     shapes when ``prompt_probs`` does not match ``probs``; ``TypeError`` for non-numeric input. Inside a JAX
-    transformation the inputs are tracers and are not validated.
+    transformation the same checks run in checked mode (``sharpsim.checked``) and are skipped otherwise.
     """
 
     probs: jax.Array
@@ -44,8 +45,11 @@ class TabularPolicy:
     def __init__(self, probs, prompt_probs=None):
         if is_concrete(probs, prompt_probs):
             probs, prompt_probs = _validated(probs, prompt_probs)
-        elif prompt_probs is None:
-            prompt_probs = jnp.full(jnp.shape(probs)[0], 1.0 / jnp.shape(probs)[0])
+        else:
+            if prompt_probs is None:
+                prompt_probs = jnp.full(jnp.shape(probs)[0], 1.0 / jnp.shape(probs)[0])
+            if checks_functionalized():
+                _check_traced(probs, prompt_probs)
         object.__setattr__(self, "probs", jnp.asarray(probs, dtype=jnp.float64))
         object.__setattr__(self, "prompt_probs", jnp.asarray(prompt_probs, dtype=jnp.float64))
 
@@ -121,6 +125,15 @@ def _validated(probs, prompt_probs) -> tuple[np.ndarray, np.ndarray]:
         )
     check_rows_on_simplex(prompt_probs, "prompt_probs")
     return probs, prompt_probs
+
+
+def _check_traced(probs, prompt_probs) -> None:
+    """The constructor's checks on traced arrays (checked mode): shapes now, values once the computation runs."""
+    if jnp.ndim(probs) != 2 or jnp.shape(prompt_probs) != (jnp.shape(probs)[0],):
+        raise ValueError(f"probs must be [X, Y] and prompt_probs [X], got shapes {jnp.shape(probs)} and "
+                         f"{jnp.shape(prompt_probs)}")
+    check_rows_on_simplex(probs, "probs")
+    check_rows_on_simplex(prompt_probs, "prompt_probs")
 
 
 def as_tabular(policy) -> TabularPolicy:

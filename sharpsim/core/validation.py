@@ -1,8 +1,12 @@
 """Input checks shared by every public constructor and algorithm.
 
 Each check raises ``ValueError``/``TypeError`` naming the argument, the bad value and what is allowed, so
-that a user sees what to fix rather than a silent NaN further down. Checks run only on concrete values:
-inside ``jit``/``vmap`` the inputs are tracers and the caller is trusted (it was validated outside).
+that a user sees what to fix rather than a silent NaN further down. On concrete values a check raises at once.
+Inside ``jit``/``vmap``/``lax.scan`` the values are tracers: there the same checks are emitted as
+``jax.experimental.checkify`` checks when the transformed function runs under ``sharpsim.checked`` (checked mode,
+which raises the same ``ValueError`` after the computation), and are skipped otherwise (the caller is trusted,
+and the compiled code carries no checks). A check about a type or a shape is static and raises at trace time in
+every mode.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import numbers
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 SIMPLEX_TOLERANCE = 1e-9
@@ -36,7 +41,34 @@ def as_float_array(value, name: str) -> np.ndarray:
     return array.astype(np.float64)
 
 
-def check_finite_nonnegative(array: np.ndarray, name: str) -> None:
+def traced_check(ok, message: str, **values) -> None:
+    """In checked mode, a check that raises ``ValueError(message.format(**values))`` when any entry of ``ok`` is
+    False once the computation has run; outside checked mode nothing is emitted. ``values`` are traced arrays."""
+    from sharpsim.core.checked import VALUE_TAG, checks_functionalized  # checked.py imports this module
+
+    if checks_functionalized():
+        from jax.experimental import checkify
+
+        checkify.check(jnp.all(ok), VALUE_TAG + message, **values)
+
+
+def _first_entry(bad):
+    """The index (an int array) of the first True entry of a traced boolean array, and its flat position."""
+    flat = jnp.argmax(jnp.ravel(bad))
+    if jnp.ndim(bad) == 0:
+        return jnp.zeros(0, jnp.int64), flat
+    return jnp.stack(jnp.unravel_index(flat, jnp.shape(bad))), flat
+
+
+def check_finite_nonnegative(array, name: str) -> None:
+    if not is_concrete(array):
+        array = jnp.asarray(array)
+        for bad, what in ((~jnp.isfinite(array), "finite"), (array < 0, "non-negative")):
+            index, flat = _first_entry(bad)
+            traced_check(~bad, f"{name} must be {what}; entry {{index}} is {{value}}", index=index,
+                         value=jnp.ravel(array)[flat])
+        return
+    array = np.asarray(array)  # numpy: inside a trace, jnp operations on a concrete array would give tracers
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -50,6 +82,15 @@ def check_finite_nonnegative(array: np.ndarray, name: str) -> None:
 def check_rows_on_simplex(array: np.ndarray, name: str, row_name: str = "row") -> None:
     """Every slice along the last axis must sum to 1 within ``SIMPLEX_TOLERANCE``."""
     check_finite_nonnegative(array, name)
+    if not is_concrete(array):
+        sums = jnp.sum(jnp.asarray(array), axis=-1)
+        bad = jnp.abs(sums - 1.0) > SIMPLEX_TOLERANCE
+        index, flat = _first_entry(bad)
+        where = f" {row_name} {{index}}" if jnp.ndim(sums) else ""
+        traced_check(~bad, f"{name}{where} must sum to 1 (within {SIMPLEX_TOLERANCE:g}); it sums to {{total}}",
+                     index=index, total=jnp.ravel(sums)[flat])
+        return
+    array = np.asarray(array)
     sums = array.sum(axis=-1)
     bad = np.abs(sums - 1.0) > SIMPLEX_TOLERANCE
     if np.ndim(sums) == 0:
@@ -65,6 +106,16 @@ def check_rows_on_simplex(array: np.ndarray, name: str, row_name: str = "row") -
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """An integer ≥ ``minimum``. A traced value passes through (checked in checked mode: a float dtype must hold
+    a whole number, since callers pass n beyond int64 as a float)."""
+    if not is_concrete(value):
+        dtype = jnp.result_type(value)
+        if not (jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)):
+            raise TypeError(f"{name} must be an integer >= {minimum}, got a traced array of dtype {dtype}")
+        whole = True if jnp.issubdtype(dtype, jnp.integer) else jnp.floor(value) == value
+        traced_check((value >= minimum) & whole, f"{name} must be an integer >= {minimum}, got {{value}}",
+                     value=value)
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, (np.ndarray, jax.Array)) and np.ndim(value) == 0 and np.issubdtype(
             np.asarray(value).dtype, np.integer
@@ -78,6 +129,14 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
 
 
 def check_in_interval(value, name: str, low: float, high: float, closed_low: bool, closed_high: bool) -> float:
+    """A real number in the interval; a traced value passes through (checked in checked mode)."""
+    interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
+    if not is_concrete(value):
+        ok_low = value >= low if closed_low else value > low
+        ok_high = value <= high if closed_high else value < high
+        finite = jnp.isfinite(value) | ((value == jnp.inf) & (high == np.inf) & closed_high)
+        traced_check(ok_low & ok_high & finite, f"{name} must lie in {interval}, got {{value}}", value=value)
+        return value
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         if isinstance(value, (np.ndarray, jax.Array)) and np.ndim(value) == 0:
             value = float(value)
@@ -87,15 +146,12 @@ def check_in_interval(value, name: str, low: float, high: float, closed_low: boo
     ok_low = value >= low if closed_low else value > low
     ok_high = value <= high if closed_high else value < high
     if not (np.isfinite(value) or (high == np.inf and value == np.inf and closed_high)) or not (ok_low and ok_high):
-        interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"
         raise ValueError(f"{name} must lie in {interval}, got {value!r}")
     return value
 
 
 def check_gamma(gamma) -> float:
     """γ of the approximate argmax set y*_γ (Definition F.1) lies in [0, 1)."""
-    if not is_concrete(gamma):
-        return gamma
     return check_in_interval(gamma, "gamma", 0.0, 1.0, closed_low=True, closed_high=False)
 
 
@@ -128,7 +184,7 @@ def check_allocation(shape, name: str, itemsize: int = 8) -> None:
     limit = max_array_bytes()
     if size > limit:
         raise ValueError(
-            f"{name} would need an array of shape {tuple(int(s) for s in shape)} ({size / 2**30:.3g} GiB), more "
-            f"than sharpsim allocates ({limit / 2**30:.3g} GiB: half this machine's memory, or "
-            f"{MEMORY_ENVIRONMENT_VARIABLE}); use a smaller size"
+            f"{name} is too large: arrays of shape {tuple(int(s) for s in shape)} would need about "
+            f"{size / 2**30:.3g} GiB, more than sharpsim allocates ({limit / 2**30:.3g} GiB: half this machine's "
+            f"memory, or {MEMORY_ENVIRONMENT_VARIABLE}); use a smaller size"
         )

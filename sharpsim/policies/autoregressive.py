@@ -30,6 +30,7 @@ from sharpsim.core.pytree import unchecked_replace
 from sharpsim.core.validation import (
     SIMPLEX_TOLERANCE,
     as_float_array,
+    check_in_interval,
     check_positive_int,
     check_rows_on_simplex,
     is_concrete,
@@ -151,8 +152,7 @@ class AutoregressivePolicy:
         prompts = jnp.asarray(prompts)
         if is_concrete(prompts):
             check_prompts(prompts, self.num_prompts)
-        if is_concrete(temperature):
-            temperature = _check_temperature(temperature)
+        temperature = _check_temperature(temperature)
         return _sample_tokens(self, key, prompts, num_samples, temperature)
 
     def log_prob(self, prompts: jax.Array, responses: jax.Array) -> jax.Array:
@@ -229,10 +229,7 @@ def _enumerate(policy: AutoregressivePolicy) -> TabularPolicy:
 
 # --- validation shared by the representations --------------------------------------------------------
 def _check_temperature(temperature) -> float:
-    temperature = float(temperature)
-    if not (np.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    return temperature
+    return check_in_interval(temperature, "temperature", 0.0, np.inf, closed_low=False, closed_high=False)
 
 
 def check_prompts(prompts, num_prompts: int) -> None:

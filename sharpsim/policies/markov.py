@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_positive_int, is_concrete
+from sharpsim.core.validation import as_float_array, check_positive_int, check_rows_on_simplex, is_concrete
 from sharpsim.policies.autoregressive import (
     DEFAULT_MAX_SEQUENCES,
     AutoregressivePolicy,
@@ -49,8 +49,11 @@ class MarkovPolicy(AutoregressivePolicy):
         max_sequences = check_positive_int(max_sequences, "max_sequences")
         if is_concrete(initial, transitions, prompt_probs):
             initial, transitions, prompt_probs = _validated(initial, transitions, prompt_probs)
-        elif prompt_probs is None:
-            prompt_probs = jnp.full(jnp.shape(initial)[0], 1.0 / jnp.shape(initial)[0])
+        else:
+            if prompt_probs is None:
+                prompt_probs = jnp.full(jnp.shape(initial)[0], 1.0 / jnp.shape(initial)[0])
+            for name, array in (("initial", initial), ("transitions", transitions), ("prompt_probs", prompt_probs)):
+                check_rows_on_simplex(array, name, "conditional")  # checked mode (sharpsim.checked): the same checks, traced
         object.__setattr__(self, "initial", jnp.asarray(initial, dtype=jnp.float64))
         object.__setattr__(self, "transitions", jnp.asarray(transitions, dtype=jnp.float64))
         object.__setattr__(self, "prompt_probs", jnp.asarray(prompt_probs, dtype=jnp.float64))

@@ -15,7 +15,7 @@ import numpy as np
 
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_positive_int, is_concrete
+from sharpsim.core.validation import as_float_array, check_positive_int, check_rows_on_simplex, is_concrete
 from sharpsim.policies.autoregressive import (
     DEFAULT_MAX_SEQUENCES,
     AutoregressivePolicy,
@@ -57,8 +57,12 @@ class TreePolicy(AutoregressivePolicy):
             raise ValueError("levels must hold at least one position (H >= 1)")
         if is_concrete(levels, prompt_probs):
             levels, prompt_probs = _validated_levels(levels, prompt_probs)
-        elif prompt_probs is None:
-            prompt_probs = jnp.full(jnp.shape(levels[0])[0], 1.0 / jnp.shape(levels[0])[0])
+        else:
+            if prompt_probs is None:
+                prompt_probs = jnp.full(jnp.shape(levels[0])[0], 1.0 / jnp.shape(levels[0])[0])
+            for h, level in enumerate(levels):  # checked mode (sharpsim.checked): the same checks, traced
+                check_rows_on_simplex(level, f"levels[{h}]", "conditional")
+            check_rows_on_simplex(prompt_probs, "prompt_probs")
         flat = jnp.concatenate([jnp.asarray(level, dtype=jnp.float64) for level in levels], axis=1)
         object.__setattr__(self, "conditionals", flat)
         object.__setattr__(self, "prompt_probs", jnp.asarray(prompt_probs, dtype=jnp.float64))

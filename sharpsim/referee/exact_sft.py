@@ -35,7 +35,7 @@ from jax.scipy.special import betainc
 from jax.scipy.stats import binom as jax_binom
 from scipy.stats import binom
 
-from sharpsim.core.validation import check_gamma, check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import check_allocation, check_gamma, check_in_interval, check_positive_int
 from sharpsim.core.policy import as_tabular
 from sharpsim.referee.quantities import argmax_mask, argmax_mass
 
@@ -44,10 +44,8 @@ _ERROR_VALUE_TOLERANCE = 1e-12
 
 def _check_arguments(num_prompts, num_samples, delta):
     num_prompts = check_positive_int(num_prompts, "num_prompts")
-    if is_concrete(num_samples):
-        num_samples = check_positive_int(num_samples, "num_samples")
-    if is_concrete(delta):
-        delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
+    num_samples = check_positive_int(num_samples, "num_samples")
+    delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
     return num_prompts, num_samples, delta
 
 
@@ -65,6 +63,8 @@ def prompt_failure_probabilities(base, num_prompts: int, num_samples, delta, gam
     """[X, n+1]: f_x(c) = P[prompt x fails | c_x = c] for c = 0..n (c = 0: the uniform-unseen rule)."""
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
     gamma = check_gamma(gamma)
+    base = as_tabular(base)
+    _check_table_size(base, num_prompts, "prompt_failure_probabilities(num_prompts)")
     return _failure_table(as_tabular(base), num_prompts, num_samples, delta, gamma)
 
 
@@ -89,7 +89,14 @@ def _failure_table(base, num_prompts, num_samples, delta, gamma):
 def exact_sft_expected_error(base, num_prompts: int, num_samples, delta, gamma=0.0) -> jax.Array:
     """E[sharpening_error(π̂, π_base, δ, γ)] for SFT-Sharpening with Π_tab, n prompts and N samples, exactly."""
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
-    return _expected_error(as_tabular(base), num_prompts, num_samples, delta, check_gamma(gamma))
+    base = as_tabular(base)
+    _check_table_size(base, num_prompts, "exact_sft_expected_error(num_prompts)")
+    return _expected_error(base, num_prompts, num_samples, delta, check_gamma(gamma))
+
+
+def _check_table_size(base, num_prompts: int, name: str) -> None:
+    # the [X, n+1] failure and count tables, a few float64 working copies each
+    check_allocation((base.num_prompts, num_prompts + 1), name, itemsize=6 * 8)
 
 
 def _expected_error(base, num_prompts, num_samples, delta, gamma):
@@ -108,7 +115,10 @@ def exact_sft_error_distribution(
     ``ValueError`` if more than ``max_states`` distinct error values arise (use the expectation instead).
     """
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
+    max_states = check_positive_int(max_states, "max_states")
     base = as_tabular(base)
+    # the dynamic program's [n+1, n+1] transition matrices (steps, binomial law, failures, products)
+    check_allocation((num_prompts + 1, num_prompts + 1), "exact_sft_error_distribution(num_prompts)", itemsize=5 * 8)
     failure = np.asarray(prompt_failure_probabilities(base, num_prompts, num_samples, delta, gamma))
     mu = np.asarray(base.prompt_probs)
     support = np.flatnonzero(mu > 0)  # prompts of mass 0 are never drawn and weigh nothing
@@ -124,6 +134,7 @@ def exact_sft_error_distribution(
         fail_given_count = failure[x][np.clip(steps, 0, num_prompts)]
         passed = (transition * (1.0 - fail_given_count)).T @ law
         failed = (transition * fail_given_count).T @ law
+        check_allocation((num_prompts + 1, 2 * values.size), "exact_sft_error_distribution's state table", itemsize=3 * 8)
         values, law = _merge(np.concatenate([values, values + mu[x]]), np.concatenate([passed, failed], axis=1))
         if values.size > max_states:
             raise ValueError(

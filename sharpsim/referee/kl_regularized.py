@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, is_concrete
+from sharpsim.core.validation import check_in_interval
 from sharpsim.core.policy import TabularPolicy, as_tabular
 from sharpsim.referee.quantities import _check_same_shape, kl_divergence, margin
 
@@ -56,9 +56,7 @@ __all__ = [
 
 
 def check_beta(beta, name: str = "beta", allow_infinite: bool = False):
-    """β > 0 (finite unless ``allow_infinite``); tracers pass through unchecked."""
-    if not is_concrete(beta):
-        return beta
+    """β > 0 (finite unless ``allow_infinite``); a traced β is checked in checked mode."""
     return check_in_interval(beta, name, 0.0, np.inf, closed_low=False, closed_high=allow_infinite)
 
 
@@ -217,8 +215,7 @@ def sharpening_beta(base, delta) -> jax.Array:
     e^{−log(1+γ_margin)/β} ≤ δ/(2|Y|) for every β ≤ β_δ, whatever the margin. ``inf`` when the base has no
     non-argmax mass (any β works).
     """
-    if is_concrete(delta):
-        delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
+    delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
     base = as_tabular(base)
     gamma_margin = margin(base)
     return jnp.minimum(gamma_margin / 2.0, jnp.log1p(gamma_margin)) / jnp.log(2.0 * base.num_responses / delta)

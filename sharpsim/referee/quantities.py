@@ -18,7 +18,7 @@ import jax.scipy.special  # noqa: F401  (logsumexp for large p)
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_gamma, check_in_interval, is_concrete
+from sharpsim.core.validation import check_gamma, check_in_interval
 from sharpsim.core.policy import TabularPolicy, as_tabular
 
 
@@ -43,8 +43,7 @@ def coverage_coefficient(policy, gamma=0.0, p=1) -> jax.Array:
     It is ≥ 1, with equality iff π puts all its mass on y*(x) for μ-almost every x. ``p`` may be any real ≥ 1
     (the paper uses integers).
     """
-    if is_concrete(p):
-        p = check_in_interval(p, "p", 1.0, np.inf, closed_low=True, closed_high=False)
+    p = check_in_interval(p, "p", 1.0, np.inf, closed_low=True, closed_high=False)
     policy = as_tabular(policy)
     mass = argmax_mass(policy, gamma)
     supported = policy.prompt_probs > 0
@@ -98,9 +97,7 @@ def sharpness(learned, base, gamma=0.0) -> jax.Array:
 
 
 def _check_delta(delta):
-    if is_concrete(delta):
-        return check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
-    return delta
+    return check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
 
 
 def sharpening_error(learned, base, delta, gamma=0.0) -> jax.Array:
@@ -117,8 +114,7 @@ def sharpening_error(learned, base, delta, gamma=0.0) -> jax.Array:
 
 def is_sharpened(learned, base, eps, delta, gamma=0.0) -> jax.Array:
     """Definition 3.1 (F.1 for γ > 0): P_{x∼μ}[π̂(y*_γ(x)|x) ≥ 1 − δ] ≥ 1 − ε."""
-    if is_concrete(eps):
-        eps = check_in_interval(eps, "eps", 0.0, 1.0, closed_low=True, closed_high=False)
+    eps = check_in_interval(eps, "eps", 0.0, 1.0, closed_low=True, closed_high=False)
     return sharpening_error(learned, base, delta, gamma) <= eps
 
 

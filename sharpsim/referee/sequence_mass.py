@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_positive_int
-from sharpsim.policies.autoregressive import AutoregressivePolicy, check_tokens
+from sharpsim.core.validation import check_in_interval, check_positive_int, check_rows_on_simplex, is_concrete
+from sharpsim.policies.autoregressive import AutoregressivePolicy, check_prompt_probs, check_tokens
 from sharpsim.measure.statistics import wilson_interval
 
 
@@ -72,7 +72,13 @@ def sequence_sharpening_error(learned: AutoregressivePolicy, targets, delta, pro
     learned policy's prompt distribution (pass the base's)."""
     delta = check_in_interval(delta, "delta", 0.0, 1.0, False, False)
     mass = target_mass(learned, targets)
-    weights = learned.prompt_probs if prompt_probs is None else jnp.asarray(prompt_probs, jnp.float64)
-    if weights.shape != mass.shape:
-        raise ValueError(f"prompt_probs must have shape {mass.shape}, got {weights.shape}")
+    if prompt_probs is None:
+        weights = learned.prompt_probs
+    elif is_concrete(prompt_probs):
+        weights = jnp.asarray(check_prompt_probs(prompt_probs, learned.num_prompts))
+    else:
+        weights = jnp.asarray(prompt_probs, jnp.float64)
+        if weights.shape != mass.shape:
+            raise ValueError(f"prompt_probs must have shape {mass.shape}, got {weights.shape}")
+        check_rows_on_simplex(weights, "prompt_probs")
     return jnp.sum(jnp.where(mass < 1.0 - delta, weights, 0.0))

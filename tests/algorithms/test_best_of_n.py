@@ -263,10 +263,17 @@ def test_law_masses_below_float_epsilon_are_exact_not_nan(row, n):
 
 @pytest.mark.parametrize("n, err, message", [(0, ValueError, "n must be an integer >= 1, got 0"),
                                              (-1, ValueError, "n must be an integer >= 1, got -1"),
-                                             (1.5, TypeError, r"n must be an integer >= 1, got 1\.5")])
+                                             (1.5, ValueError, r"n must be an integer >= 1, got 1\.5"),
+                                             (np.inf, ValueError, "n must be an integer >= 1, got inf"),
+                                             ("3", TypeError, "n must be an integer >= 1, got '3'")])
 def test_law_bad_n(n, err, message):
+    # a fractional count is a ValueError, as it is for a traced n in checked mode (sharpsim.checked)
     with pytest.raises(err, match=message):
         best_of_n_law(NEEDLE_01, n)
+
+
+def test_law_takes_a_whole_float_count_like_the_integer():
+    np.testing.assert_array_equal(best_of_n_law(NEEDLE_01, 7.0).probs, best_of_n_law(NEEDLE_01, 7).probs)
 
 
 # ---- Monte Carlo through the oracle ---------------------------------------------------------------------
