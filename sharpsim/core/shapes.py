@@ -1,4 +1,4 @@
-"""Shape checks shared by public functions: named arguments that must broadcast or match, and batches of PRNG keys.
+"""Shape checks shared by public functions: named arguments that must broadcast together, and batches of PRNG keys.
 
 Each check raises ``ValueError``/``TypeError`` naming the arguments involved and their shapes, instead of numpy's
 "operands could not be broadcast together" from deep inside a computation, and refuses a broadcast result too large
@@ -52,22 +52,11 @@ def broadcast_shape(arrays: Mapping[str, object], what: str = "the result") -> t
     return tuple(common)
 
 
-def check_same_shape(arrays: Mapping[str, object]) -> tuple[int, ...]:
-    """The one shape shared by every named array-like, or ``ValueError`` naming the first argument that differs from
-    the first one, with both shapes."""
-    items = [(name, shape_of(value, name)) for name, value in arrays.items()]
-    first, shape = items[0]
-    for name, other in items[1:]:
-        if other != shape:
-            raise ValueError(f"{first} and {name} must have the same shape, got {first} of shape {shape} and {name} "
-                             f"of shape {other}")
-    return shape
-
-
 def check_key_batch(keys, name: str = "keys") -> int:
-    """The number of seeds in a batch of PRNG keys: raw ``uint32`` keys of shape [seeds, 2] or typed keys of shape
-    [seeds] (``jax.random.split(key, seeds)``), at least one. ``TypeError`` for data that are not keys, ``ValueError``
-    for a wrong shape or an empty batch."""
+    """The number of seeds in a batch of PRNG keys: raw keys of shape [seeds, 2] (``uint32``; any numeric dtype is let
+    through for callers whose success function ignores its keys) or typed keys of shape [seeds]
+    (``jax.random.split(key, seeds)``), at least one. ``TypeError`` for data that are not numbers, ``ValueError`` for a
+    wrong shape or an empty batch."""
     dtype = getattr(keys, "dtype", None)
     if dtype is None:
         try:
@@ -79,7 +68,8 @@ def check_key_batch(keys, name: str = "keys") -> int:
     if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
         if len(shape) != 1:
             raise ValueError(f"{name} must be a batch of PRNG keys [seeds] {usage}, got typed keys of shape {shape}")
-    elif dtype != np.uint32:
+    elif not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        # integer (uint32) key data; a search whose success ignores its keys may pass float placeholders
         raise TypeError(f"{name} must be a batch of PRNG keys [seeds, 2] of dtype uint32 {usage}, got dtype {dtype}")
     elif len(shape) != 2:
         raise ValueError(f"{name} must be a batch of PRNG keys [seeds, 2] {usage}, got shape {shape}")

@@ -38,17 +38,23 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_positive_int
-from sharpsim.measure.complexity import sample_complexity, threshold_from_table
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
+from sharpsim.measure.arguments import check_callable, check_column_names, check_rows, check_shapes
+from sharpsim.measure.complexity import INT64_MAX, sample_complexity, threshold_from_table
+
+ROW_COLUMNS = ("shape_index", "budget", "successes", "trials", "samples")  # what search_allocations stores
 
 
 def shape_grid(low: float, high: float, ratio: float = math.sqrt(2.0)) -> np.ndarray:
     """Distinct integers ⌈low·ratioᵏ⌉ up to ``high`` (both ends included): the grid of a count-valued shape
     parameter such as N."""
     low = check_in_interval(low, "low", 1.0, math.inf, closed_low=True, closed_high=False)
-    high = check_in_interval(high, "high", low, math.inf, closed_low=True, closed_high=False)
+    high = check_in_interval(high, "high", 1.0, float(INT64_MAX), closed_low=True, closed_high=True)
+    if low > high:
+        raise ValueError(f"low must be at most high, got low={low!r} and high={high!r}")
     ratio = check_in_interval(ratio, "ratio", 1.0, math.inf, closed_low=False, closed_high=False)
     steps = int(math.floor(math.log(high / low) / math.log(ratio) + 1e-9))
+    check_allocation((steps + 1,), f"shape_grid(low={low:g}, high={high:g}, ratio={ratio!r})")
     values = np.ceil(low * ratio ** np.arange(steps + 1) - 1e-9)
     return np.unique(np.concatenate([values, [math.ceil(high - 1e-9)]])).astype(np.int64)
 
@@ -72,17 +78,15 @@ def search_allocations(success: Callable, keys, rho: float, shapes: Sequence[Map
       stop_factor, patience: the early stop (module docstring); ``patience=len(shapes)`` scans them all.
       resolution: relative width of the bisection on the size.
     """
+    success, queries = check_callable(success, "success"), check_callable(queries, "queries")
     rho = check_in_interval(rho, "rho", 0.0, 1.0, False, False)
     max_size = check_positive_int(max_size, "max_size")
     patience = check_positive_int(patience, "patience")
     stop_factor = check_in_interval(stop_factor, "stop_factor", 1.0, math.inf, closed_low=True, closed_high=False)
-    if len(shapes) == 0:
-        raise ValueError("shapes must hold at least one allocation shape, got an empty sequence")
+    shapes = check_shapes(shapes)
     names = list(shapes[0])
-    if any(list(shape) != names for shape in shapes):
-        raise ValueError(f"every shape must have the parameters {names} in that order, got {list(shapes)}")
     columns: dict[str, list] = {}
-    best, worse_in_a_row, start = math.inf, 0, max_size
+    best, worse_in_a_row, start = math.inf, 0, min(max_size, INT64_MAX)  # sizes reach success as int64
     for index, shape in enumerate(shapes):
         result = sample_complexity(lambda keys_, size, shape=shape: success(keys_, size, shape), keys, rho,
                                    initial_budget=start, max_budget=max_size, resolution=resolution)
@@ -109,6 +113,8 @@ def shape_thresholds(rows, target: float, shape_columns: Sequence[str], confiden
     queries there, m*(shape) with its interval (``threshold_from_table``, Wilson per size), and the shape's
     parameters. Infinite m and NaN n where the shape never reached ``target``."""
     target = check_in_interval(target, "target", 0.0, 1.0, False, False)
+    rows = check_rows(rows, "rows", ROW_COLUMNS)
+    shape_columns = check_column_names(shape_columns, "shape_columns", rows)
     profile = []
     for _, shape_rows in rows.groupby("shape_index", sort=True):
         shape_rows = shape_rows.sort_values("budget")

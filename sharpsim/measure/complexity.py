@@ -45,7 +45,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.shapes import check_key_batch
+from sharpsim.core.validation import as_float_array, check_allocation, check_in_interval, check_positive_int
+from sharpsim.measure.arguments import check_callable
 from sharpsim.measure.statistics import (
     SlopeFit,
     bootstrap_slope_interval,
@@ -55,6 +57,7 @@ from sharpsim.measure.statistics import (
 )
 
 INTERVALS = {"wilson": wilson_interval, "clopper_pearson": clopper_pearson_interval}
+INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def vectorize_success(success: Callable[[jax.Array, jax.Array], jax.Array]) -> C
     The budget is traced (one compilation for every budget); ``success`` must therefore use it only as a
     value (masks, comparisons), never as a shape.
     """
-    return jax.jit(jax.vmap(success, in_axes=(0, None)))
+    return jax.jit(jax.vmap(check_callable(success, "success"), in_axes=(0, None)))
 
 
 def threshold_from_table(budgets, successes, trials, target: float, confidence: float = 0.95,
@@ -112,12 +115,16 @@ def threshold_from_table(budgets, successes, trials, target: float, confidence: 
     ``inf`` when the largest evaluated budget does not qualify.
     """
     target = check_in_interval(target, "target", 0.0, 1.0, closed_low=False, closed_high=True)
-    budgets = np.asarray(budgets, dtype=np.float64)
-    successes = np.asarray(successes, dtype=np.float64)
-    trials = np.asarray(trials, dtype=np.float64)
+    budgets = as_float_array(budgets, "budgets")
+    successes = as_float_array(successes, "successes")
+    trials = as_float_array(trials, "trials")
     if not (budgets.ndim == 1 and budgets.shape == successes.shape == trials.shape and budgets.size > 0):
         raise ValueError("budgets, successes and trials must be non-empty 1-d arrays of one length, got shapes "
                          f"{budgets.shape}, {successes.shape}, {trials.shape}")
+    bad = ~(np.isfinite(budgets) & (budgets > 0))
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise ValueError(f"budgets must be positive and finite; entry {index} is {float(budgets[index])!r}")
     order = np.argsort(budgets)
     budgets, successes, trials = budgets[order], successes[order], trials[order]
     low, high = _interval(interval)(successes, trials, confidence)
@@ -136,16 +143,21 @@ def sample_complexity(success_batch: Callable, keys: jax.Array, rho: float, *, i
       keys: PRNG keys [seeds, 2]; the same keys are used at every budget (common random numbers).
       rho: failure probability ρ ∈ (0, 1); the target success fraction is 1 − ρ.
       initial_budget: where the search starts (e.g. the theorem's prediction); within [min_budget, max_budget].
-      min_budget, max_budget: the search range (integers, min ≥ 1).
+      min_budget, max_budget: the search range (integers, min ≥ 1; budgets reach ``success_batch`` as int64, so the
+        search stops at 2**63 − 1 whatever the max_budget).
       grid: "log" (bisect in log b down to relative width ``resolution``) or "integer" (down to width 1).
       interval: "wilson" or "clopper_pearson"; confidence: the level of the per-budget intervals.
     """
+    success_batch = check_callable(success_batch, "success_batch")
     rho = check_in_interval(rho, "rho", 0.0, 1.0, False, False)
     min_budget = check_positive_int(min_budget, "min_budget")
     max_budget = check_positive_int(max_budget, "max_budget")
     if max_budget < min_budget:
         raise ValueError(f"max_budget must be ≥ min_budget={min_budget}, got {max_budget}")
     initial_budget = check_positive_int(initial_budget, "initial_budget")
+    if initial_budget > INT64_MAX:
+        raise ValueError(f"initial_budget must be at most 2**63 − 1 (budgets reach success_batch as int64), got "
+                         f"{initial_budget}")
     if not min_budget <= initial_budget <= max_budget:
         raise ValueError(f"initial_budget must lie in [min_budget, max_budget] = [{min_budget}, {max_budget}], "
                          f"got {initial_budget}")
@@ -154,9 +166,8 @@ def sample_complexity(success_batch: Callable, keys: jax.Array, rho: float, *, i
     resolution = check_in_interval(resolution, "resolution", 0.0, np.inf, False, False)
     interval_function = _interval(interval)
     confidence = check_in_interval(confidence, "confidence", 0.0, 1.0, False, False)
+    check_key_batch(keys)
     keys = jnp.asarray(keys)
-    if keys.ndim < 1 or keys.shape[0] == 0:
-        raise ValueError(f"keys must hold at least one PRNG key (one per seed), got shape {keys.shape}")
     target = 1.0 - rho
 
     table: dict[int, tuple[int, int]] = {}
@@ -167,6 +178,10 @@ def sample_complexity(success_batch: Callable, keys: jax.Array, rho: float, *, i
             if outcome.ndim != 1:
                 raise ValueError(f"success_batch must return a 1-d boolean array (one entry per seed), "
                                  f"got shape {outcome.shape}")
+            if outcome.dtype != np.bool_ and not (np.issubdtype(outcome.dtype, np.number)
+                                                  and np.all((outcome == 0) | (outcome == 1))):
+                raise ValueError(f"success_batch must return booleans (or 0/1) per seed, got dtype {outcome.dtype} "
+                                 f"with values such as {outcome[:3].tolist()}")
             table[budget] = (int(outcome.astype(bool).sum()), int(outcome.size))
         return table[budget]
 
@@ -178,8 +193,8 @@ def sample_complexity(success_batch: Callable, keys: jax.Array, rho: float, *, i
         return float(high if which == "upper" else low)
 
     for which in ("fraction", "upper", "lower"):
-        _search(lambda b, w=which: statistic(b, w) >= target, initial_budget, min_budget, max_budget, grid,
-                resolution)
+        _search(lambda b, w=which: statistic(b, w) >= target, initial_budget, min_budget, min(max_budget, INT64_MAX),
+                grid, resolution)
 
     budgets = np.array(sorted(table), dtype=np.int64)
     successes = np.array([table[b][0] for b in budgets], dtype=np.int64)
@@ -196,10 +211,26 @@ def fit_complexity_slope(x, results: list[SampleComplexity], confidence: float =
     The t-interval reflects the scatter of the points about the line only; ``bootstrap_complexity_slope``
     adds the Monte-Carlo uncertainty of each threshold.
     """
+    results = _check_results(x, results)
     estimates = np.array([r.estimate for r in results], dtype=np.float64)
     if not np.all(np.isfinite(estimates)):
         raise ValueError("every instance needs a finite threshold estimate to fit a slope; raise max_budget")
     return fit_loglog_slope(x, estimates, confidence)
+
+
+def _check_results(x, results) -> list[SampleComplexity]:
+    """One ``SampleComplexity`` per entry of the 1-d ``x``."""
+    if isinstance(results, (str, bytes)) or not hasattr(results, "__len__"):
+        raise TypeError(f"results must be a list of SampleComplexity (one per x), got {type(results).__name__}")
+    for index, result in enumerate(results):
+        if not isinstance(result, SampleComplexity):
+            raise TypeError(f"results[{index}] must be a SampleComplexity (from sample_complexity), got "
+                            f"{type(result).__name__}")
+    x = as_float_array(x, "x")
+    if x.ndim != 1 or x.size != len(results):
+        raise ValueError(f"x and results must have one entry per instance, got x of shape {x.shape} and "
+                         f"{len(results)} results")
+    return list(results)
 
 
 def bootstrap_complexity_slope(x, results: list[SampleComplexity], num_resamples: int = 2000,
@@ -216,6 +247,10 @@ def bootstrap_complexity_slope(x, results: list[SampleComplexity], num_resamples
     threshold is not reached within the evaluated budgets are dropped.
     """
     num_resamples = check_positive_int(num_resamples, "num_resamples")
+    results = _check_results(x, results)
+    seed = check_positive_int(seed, "seed", minimum=0)
+    confidence = check_in_interval(confidence, "confidence", 0.0, 1.0, False, False)
+    check_allocation((num_resamples, max([len(results)] + [r.budgets.size + 1 for r in results])), "num_resamples")
     rng = np.random.default_rng(seed)
     thresholds = np.empty((num_resamples, len(results)))
     for j, result in enumerate(results):
@@ -237,7 +272,7 @@ def bootstrap_complexity_slope(x, results: list[SampleComplexity], num_resamples
 # --- internals -----------------------------------------------------------------------------------------
 
 def _interval(name: str) -> Callable:
-    if name not in INTERVALS:
+    if not isinstance(name, str) or name not in INTERVALS:
         raise ValueError(f"interval must be one of {sorted(INTERVALS)}, got {name!r}")
     return INTERVALS[name]
 

@@ -23,11 +23,25 @@ import numpy as np
 
 from sharpsim.algorithms.best_of_n import running_best_index
 from sharpsim.core.oracle import Oracle
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.policy import TabularPolicy
+from sharpsim.core.shapes import check_key_batch
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
 from sharpsim.referee.quantities import argmax_mask
 from sharpsim.core.jit import counted_jit
+from sharpsim.measure.arguments import prechecked
 
 
+def _check_first_success(policy, keys, max_samples, seed_batch=256):
+    if not isinstance(policy, TabularPolicy):
+        raise TypeError(f"policy must be a TabularPolicy (π_base), got {type(policy).__name__}")
+    max_samples = check_positive_int(max_samples, "max_samples")
+    seeds = check_key_batch(keys)
+    # a batch of seeds holds its draws, log-probabilities and running picks at once
+    check_allocation((min(seeds, check_positive_int(seed_batch, "seed_batch")), max_samples, 3),
+                     "first_success (seed_batch × max_samples draws)")
+
+
+@prechecked(_check_first_success)
 @partial(counted_jit, static_argnames=("max_samples", "seed_batch"))
 def first_success(policy, keys, max_samples: int, seed_batch: int = 256):
     """Per seed, through the oracle: one prompt x ∼ μ, ``max_samples`` responses of π_base(·|x), and the first N at
@@ -43,11 +57,6 @@ def first_success(policy, keys, max_samples: int, seed_batch: int = 256):
     BoN_N(x) ∈ y*(x) (0 if none within N_max), and the samples the oracle was charged (N_max per seed).
     Success at any N ≤ N_max is ``(first > 0) & (first <= N)``.
     """
-    max_samples = check_positive_int(max_samples, "max_samples")
-    seed_batch = check_positive_int(seed_batch, "seed_batch")
-    if jnp.ndim(keys) != 2:
-        raise ValueError(f"keys must be a batch of PRNG keys [seeds, 2] (jax.random.split(key, seeds)), got shape "
-                         f"{jnp.shape(keys)}")
     in_argmax = argmax_mask(policy)
 
     def one_seed(key):

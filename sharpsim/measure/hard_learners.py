@@ -45,8 +45,11 @@ from sharpsim.algorithms.adaptive_sft import adaptive_sft_sharpen
 from sharpsim.algorithms.bayes_hard import adaptive_bayes_hard_learner, bayes_hard_learner
 from sharpsim.algorithms.best_of_n import running_best_index
 from sharpsim.core.oracle import Oracle
+from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int
 from sharpsim.instances.hard import DELTA_PER_EPS
 from sharpsim.measure.allocation import search_allocations
+from sharpsim.measure.arguments import (check_choice, check_concrete_scalar, check_fixed_shape_run, check_hard_class,
+                                        check_hard_classes, check_positive_finite, check_shapes, prechecked)
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity
 from sharpsim.core.jit import counted_jit
 
@@ -58,14 +61,14 @@ SEED_BATCH = 32  # seeds per vectorized batch of jax.lax.map: bounds the memory 
 
 
 def check_learner(learner) -> str:
-    if learner not in LEARNERS:
-        raise ValueError(f"learner must be one of {LEARNERS}, got {learner!r}")
-    return learner
+    return check_choice(learner, "learner", LEARNERS)
 
 
 def hard_instance(point: Mapping, max_rare: int | None = None, max_candidates: int | None = None) -> ss.HardClass:
     """The hard class of Appendix H at ``point`` = {coverage, eps, d[, p]}: Δ = 16ε and the M whose C_cov,γ,p is
     closest to ``coverage`` (p = 1 unless given; ``hard_parameters``), padded to (``max_rare``, ``max_candidates``)."""
+    if not isinstance(point, Mapping):
+        raise TypeError(f"point must be a mapping {{coverage, eps, d[, p]}}, got {type(point).__name__}")
     missing = {"coverage", "eps", "d"} - set(point)
     if missing:
         raise ValueError(f"point must give coverage, eps and d (and optionally p), got {dict(point)!r}")
@@ -76,12 +79,14 @@ def hard_instance(point: Mapping, max_rare: int | None = None, max_candidates: i
 
 def sft_num_samples(model_class: ss.HardClass) -> int:
     """N = ⌈ln(2Δ/ε)/a⌉: Prop. C.1's per-prompt best-of-N budget at the rare prompts (miss ≤ ε/(2Δ))."""
+    check_hard_class(model_class)
     return math.ceil(BOOST / float(model_class.top_mass))
 
 
 def num_samples(learner: str, model_class: ss.HardClass) -> int:
     """Samples per prompt: 1 (bayes), N (sft), or the per-prompt cap of an adaptive learner."""
     check_learner(learner)
+    check_hard_class(model_class)
     if learner == "bayes":
         return 1
     if learner == "bayes_adaptive":  # (1 − a)^(12M) ≈ e^(−24): the cap is never reached in practice
@@ -95,6 +100,7 @@ def predicted_budget(learner: str, model_class: ss.HardClass) -> int:
     """Where the search starts: coordinate i is found w.p. ≈ 1 − exp(−budget·(Δ/d)·(per-visit hit)), so about
     (d/Δ) ln(Δ/ε) visits are needed (Lemmas H.3, H.4)."""
     check_learner(learner)
+    check_hard_class(model_class)
     d, delta, a = int(model_class.num_rare), float(model_class.delta), float(model_class.top_mass)
     visits = d / delta * math.log(1 / TARGET_ERROR)
     return max(1, int({"bayes": visits / a, "bayes_adaptive": visits, "sft": 1.1 * visits,
@@ -109,8 +115,9 @@ def budget_cap(learner: str, model_class: ss.HardClass) -> int:
 def padded_shapes(classes: Sequence[ss.HardClass], learners: Sequence[str] = LEARNERS) -> dict:
     """The static shapes that fit every class: max d and M, and per learner (largest budget cap, largest samples
     per prompt). Cells padded to one shape set share one compilation per learner."""
-    if len(classes) == 0:
-        raise ValueError("classes must hold at least one HardClass, got an empty sequence")
+    check_hard_classes(classes)
+    if isinstance(learners, str):
+        raise TypeError(f"learners must be a sequence of learner names, got the string {learners!r}")
     shapes = {"max_rare": max(int(c.num_rare) for c in classes),
               "max_candidates": max(int(c.num_candidates) for c in classes)}
     for learner in learners:
@@ -135,6 +142,11 @@ def sft_prefix(key, oracle, fit_class: ss.HardClass, num_prompts: int, max_sampl
     and oracle calls of ``sft_sharpen`` at the padded shapes, best-of-N read off the first N draws
     (``running_best_index``) and the MLE fitted on the first n picks. At (num_prompts, max_samples) it is
     ``sft_sharpen(key, oracle, fit_class, num_prompts, max_samples)``."""
+    check_hard_class(fit_class, "fit_class")
+    num_prompts, max_samples = check_positive_int(num_prompts, "num_prompts"), check_positive_int(max_samples,
+                                                                                                   "max_samples")
+    check_concrete_scalar(budget, "budget", 0, num_prompts, True, True, integer=True)
+    check_concrete_scalar(samples, "samples", 1, max_samples, True, True, integer=True)
     key_prompts, key_samples = jax.random.split(key)
     prompts, oracle = oracle.draw_prompts(key_prompts, num_prompts)
     batch, oracle = oracle.sample(key_samples, prompts, max_samples)
@@ -143,6 +155,14 @@ def sft_prefix(key, oracle, fit_class: ss.HardClass, num_prompts: int, max_sampl
     return _PrefixFit(fit_class, budget).fit(prompts, responses)
 
 
+def _check_run_learner(model_class, keys, budget, samples, learner, num_prompts, max_samples):
+    check_learner(learner)
+    check_fixed_shape_run(model_class, keys, budget, num_prompts, max_samples, SEED_BATCH)
+    if learner == "sft":
+        check_concrete_scalar(samples, "samples", 1, max_samples, True, True, integer=True)
+
+
+@prechecked(_check_run_learner)
 @partial(counted_jit, static_argnames=("learner", "num_prompts", "max_samples"))
 def run_learner(model_class: ss.HardClass, keys, budget, samples, learner: str, num_prompts: int,
                 max_samples: int):
@@ -181,6 +201,11 @@ def measure_learner(learner: str, model_class: ss.HardClass, keys, shapes: Mappi
     ≤ ε/Δ (Lemma H.2), as (SampleComplexity, {budget: mean samples used}). ``shapes`` from ``padded_shapes``.
     ``spread`` (optional, a dict) is filled with {budget: standard deviation over seeds of the samples used}."""
     check_learner(learner)
+    check_hard_class(model_class)
+    if not isinstance(shapes, Mapping):
+        raise TypeError(f"shapes must be the mapping of padded_shapes, got {type(shapes).__name__}")
+    if spread is not None and not isinstance(spread, dict):
+        raise TypeError(f"spread must be None or a dict to fill, got {type(spread).__name__}")
     if learner not in shapes:
         raise ValueError(f"shapes has no entry for learner {learner!r}; it has {sorted(shapes)}")
     num_prompts, max_samples = shapes[learner]
@@ -222,6 +247,8 @@ def measured_records(learner: str, result: SampleComplexity, used: Mapping, spre
 
 def lower_bound_rates(model_class: ss.HardClass, eps: float) -> dict[str, float]:
     """The rates of Theorem 3.1 (non-adaptive) and Theorem D.2 (adaptive) at the instance, constant 1."""
+    check_hard_class(model_class)
+    check_in_interval(eps, "eps", 0.0, 1.0, closed_low=False, closed_high=False)
     coverage = model_class.coverage(1)
     return {"thm_3_1": float(ss.theory.thm_3_1_lower_bound(coverage, model_class.log_size, eps)),
             "thm_d2": float(ss.theory.thm_d2_lower_bound(coverage, model_class.log_size, eps))}
@@ -230,7 +257,14 @@ def lower_bound_rates(model_class: ss.HardClass, eps: float) -> dict[str, float]
 def with_constant_columns(columns: Mapping[str, list], constants: Mapping) -> dict[str, np.ndarray]:
     """A sweep cell's table: ``columns`` (one list per column, all of one length) plus one column per entry of
     ``constants`` repeating its value on every row (the instance's parameters and bounds)."""
+    if not (isinstance(columns, Mapping) and isinstance(constants, Mapping)) or not columns:
+        raise TypeError("columns and constants must be mappings (columns non-empty), got "
+                        f"{type(columns).__name__} and {type(constants).__name__}")
     size = len(next(iter(columns.values())))
+    for name, values in columns.items():
+        if len(values) != size:
+            raise ValueError(f"every column must have one length; column {name!r} has {len(values)} rows, the first "
+                             f"{size}")
     return {**{name: np.asarray(values) for name, values in columns.items()},
             **{name: np.asarray([value] * size) for name, value in constants.items()}}
 
@@ -255,17 +289,21 @@ def adaptive_bayes_exact(model_class: ss.HardClass, budget) -> tuple[np.ndarray,
     A rare prompt is visited w.p. 1 − (1 − Δ/d)^n; visited, it is sampled until its argmax appears (1/a draws on
     average) and is then known; unvisited, the uniform posterior's lowest-index mode is right w.p. 1/M. This is
     Lemma H.4's setting: E[m_i] = 1/a = (1 − γ)M per revealed coordinate."""
+    check_hard_class(model_class)
+    budget = as_float_array(budget, "budget")
+    if not np.all(np.isfinite(budget) & (budget >= 0)):
+        raise ValueError(f"budget must be a finite number of prompts ≥ 0, got {budget.ravel()[:5].tolist()}")
     d, big_m = float(model_class.num_rare), float(model_class.num_candidates)
     delta, a = float(model_class.delta), float(model_class.top_mass)
-    unvisited = (1.0 - delta / d) ** np.asarray(budget, dtype=np.float64)
+    unvisited = (1.0 - delta / d) ** budget
     return unvisited * (1.0 - 1.0 / big_m), d * (1.0 - unvisited) / a
 
 
 def adaptive_bayes_threshold(model_class: ss.HardClass, target_error: float = TARGET_ERROR) -> tuple[int, float]:
     """(n*, E[m] at n*): the smallest number of prompts at which ``adaptive_bayes_exact``'s coordinate error is
     ≤ ``target_error`` (ε/Δ by default, Lemma H.2), and the mean samples the learner spends there."""
-    if not 0.0 < target_error < 1.0:
-        raise ValueError(f"target_error must lie in (0, 1), got {target_error!r}")
+    check_hard_class(model_class)
+    target_error = check_in_interval(target_error, "target_error", 0.0, 1.0, closed_low=False, closed_high=False)
     d, big_m, delta = float(model_class.num_rare), float(model_class.num_candidates), float(model_class.delta)
     ratio = target_error / (1.0 - 1.0 / big_m)
     budget = 0 if ratio >= 1.0 else math.ceil(math.log(ratio) / math.log1p(-delta / d) - 1e-9)
@@ -281,6 +319,12 @@ def adaptive_bayes_threshold(model_class: ss.HardClass, target_error: float = TA
 ALLOCATION_LEARNERS = ("sft", "adaptive_sft")
 
 
+def _check_run_adaptive_sft(model_class, keys, budget, mu, num_prompts, max_samples):
+    check_fixed_shape_run(model_class, keys, budget, num_prompts, max_samples, SEED_BATCH)
+    check_concrete_scalar(mu, "mu", 0.0, math.inf, False, False)
+
+
+@prechecked(_check_run_adaptive_sft)
 @partial(counted_jit, static_argnames=("num_prompts", "max_samples"))
 def run_adaptive_sft(model_class: ss.HardClass, keys, budget, mu, num_prompts: int, max_samples: int):
     """``run_learner``'s ``"adaptive_sft"`` with the stopping parameter μ traced (the MLE over {π^AdaBoN_μ}):
@@ -302,8 +346,8 @@ def run_adaptive_sft(model_class: ss.HardClass, keys, budget, mu, num_prompts: i
 def adaptive_cap(model_class: ss.HardClass, mu: float) -> int:
     """⌈μ/b⌉ + 1: Eq. 10 fires by then on every prompt of the hard family (before the argmax appears the running
     maximum is b), so every cap at or above it gives the same run; ``num_samples`` is this at μ = BOOST."""
-    if not (isinstance(mu, (int, float)) and math.isfinite(mu) and mu > 0):
-        raise ValueError(f"mu must be a positive finite number, got {mu!r}")
+    check_hard_class(model_class)
+    mu = check_positive_finite(mu, "mu")
     return math.ceil(mu / float(model_class.other_mass)) + 1
 
 
@@ -311,9 +355,9 @@ def allocation_shapes(learner: str, model_class: ss.HardClass, factors: Sequence
     """The shape grid of a learner's allocation, increasing: for ``"sft"`` {"num_samples": N} over the distinct
     N = ⌈f·N_C1⌉ (N_C1 = ``sft_num_samples``), for ``"adaptive_sft"`` {"mu": f·BOOST, "cap": ``adaptive_cap``};
     f = 1 is the prescription (Prop. C.1 / Lemma I.1)."""
-    if learner not in ALLOCATION_LEARNERS:
-        raise ValueError(f"learner must be one of {ALLOCATION_LEARNERS}, got {learner!r}")
-    factors = sorted(float(f) for f in factors)
+    check_choice(learner, "learner", ALLOCATION_LEARNERS)
+    check_hard_class(model_class)
+    factors = sorted(as_float_array(factors, "factors").ravel().tolist())
     if not factors or factors[0] <= 0 or not math.isfinite(factors[-1]):
         raise ValueError(f"factors must be positive finite numbers, got {factors!r}")
     if learner == "sft":
@@ -331,9 +375,9 @@ def allocation_padding(learner: str, classes: Sequence[ss.HardClass], factors: S
                        prompt_factor: int = 1) -> tuple[int, int]:
     """(prompt padding, sample padding) serving every shape of ``allocation_shapes`` on every class: the largest
     ``budget_cap`` × ``prompt_factor`` (smaller N needs more prompts) and the largest N or cap."""
-    prompt_factor = int(prompt_factor)
-    if prompt_factor < 1:
-        raise ValueError(f"prompt_factor must be a positive integer, got {prompt_factor!r}")
+    prompt_factor = check_positive_int(prompt_factor, "prompt_factor")
+    check_choice(learner, "learner", ALLOCATION_LEARNERS)
+    check_hard_classes(classes)
     prompts = max(budget_cap(learner, c) for c in classes) * prompt_factor
     column = "num_samples" if learner == "sft" else "cap"
     samples = max(int(s[column]) for c in classes for s in allocation_shapes(learner, c, factors))
@@ -345,10 +389,16 @@ def search_learner_allocations(learner: str, model_class: ss.HardClass, keys, sh
     """The learner's own m* on one (padded) instance: ``allocation.search_allocations`` over ``shapes`` (all of
     them scanned), success per (seed, rare prompt) at coordinate error ≤ ε/Δ (Lemma H.2). ``samples`` is n·N for
     SFT and the mean samples used at that n for adaptive SFT; ``prescribed`` flags the prescription's shape."""
-    if learner not in ALLOCATION_LEARNERS:
-        raise ValueError(f"learner must be one of {ALLOCATION_LEARNERS}, got {learner!r}")
-    num_prompts, max_samples = padding
+    check_choice(learner, "learner", ALLOCATION_LEARNERS)
+    check_hard_class(model_class)
+    if not (isinstance(padding, tuple) and len(padding) == 2):
+        raise TypeError(f"padding must be the pair (prompts, samples) of allocation_padding, got {padding!r}")
+    num_prompts, max_samples = check_positive_int(padding[0], "padding[0]"), check_positive_int(padding[1],
+                                                                                                "padding[1]")
     column = "num_samples" if learner == "sft" else "cap"
+    shapes = check_shapes(shapes)
+    if any(column not in shape for shape in shapes):
+        raise ValueError(f"every shape of a {learner!r} allocation must give {column!r}, got {shapes}")
     if max(float(s[column]) for s in shapes) > max_samples:
         raise ValueError(f"padding {padding} is below the largest {column} of shapes {list(shapes)}")
     d = int(model_class.num_rare)

@@ -25,12 +25,15 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sharpsim.algorithms.rlhf import linear_rlhf_fit, linear_rlhf_min_norm_fit
 from sharpsim.algorithms.xpo import select_prefix, xpo_sharpen
 from sharpsim.core.oracle import Oracle
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.shapes import check_key_batch
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
 from sharpsim.core.jit import counted_jit
+from sharpsim.measure.arguments import check_concrete_scalar, prechecked
 from sharpsim.theory.rlhf import (lemma_j4_log_net_size, lemma_j5_sec_bound, thm_j2_alpha, thm_j2_beta,
                                   thm_j2_eps_disc, thm_j3_reward_range)
 
@@ -56,6 +59,10 @@ def xpo_constants(instance, num_rounds: int, delta: float, eps: float) -> dict:
 
     Returns a dict with ``beta``, ``reward_range`` (R_max), ``sec``, ``log_net_size`` and ``alpha_thm``.
     """
+    for attribute in ("margin", "num_responses", "dimension", "radius"):
+        if not hasattr(instance, attribute):
+            raise TypeError(f"instance must be a linear instance with .{attribute} (e.g. instances.sphere), got "
+                            f"{type(instance).__name__}")
     num_rounds = check_positive_int(num_rounds, "num_rounds")
     delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
     eps = check_in_interval(eps, "eps", 0.0, 1.0, closed_low=False, closed_high=False)
@@ -69,6 +76,32 @@ def xpo_constants(instance, num_rounds: int, delta: float, eps: float) -> dict:
     return {"beta": beta, "reward_range": reward_range, "sec": sec, "log_net_size": log_net, "alpha_thm": alpha}
 
 
+def _check_engine(policy, keys, beta, optimum, delta) -> tuple[int, tuple[int, int]]:
+    """The arguments every engine shares: (seeds, the policy's [X, Y]); beta and optimum when concrete."""
+    probs_shape = tuple(getattr(getattr(policy, "probs", None), "shape", ()))
+    if len(probs_shape) != 2:
+        raise TypeError(f"policy must be a TabularPolicy (π_base with probs [X, Y]), got {type(policy).__name__}")
+    seeds = check_key_batch(keys)
+    check_concrete_scalar(beta, "beta", 0.0, np.inf, False, False)
+    check_concrete_scalar(optimum, "optimum", 0, probs_shape[1] - 1, True, True, integer=True)
+    check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
+    return seeds, probs_shape
+
+
+def _check_xpo(policy, model_class, keys, beta, alpha, reward_range, optimum, num_rounds, delta, num_steps,
+               num_validation, learning_rate):
+    seeds, probs_shape = _check_engine(policy, keys, beta, optimum, delta)
+    check_concrete_scalar(alpha, "alpha", 0.0, np.inf, True, False)
+    check_concrete_scalar(reward_range, "reward_range", 0.0, np.inf, False, False)
+    num_rounds = check_positive_int(num_rounds, "num_rounds")
+    check_positive_int(num_steps, "num_steps")
+    check_positive_int(num_validation, "num_validation")
+    check_in_interval(learning_rate, "learning_rate", 0.0, np.inf, closed_low=False, closed_high=False)
+    # every seed keeps the policy of each of its T_max + 1 iterates
+    check_allocation((seeds, num_rounds + 1) + probs_shape, "xpo_success_curves (seeds × (num_rounds + 1) × [X, Y])")
+
+
+@prechecked(_check_xpo)
 @partial(counted_jit, static_argnames=("num_rounds", "delta", "num_steps", "num_validation", "learning_rate"))
 def xpo_success_curves(policy, model_class, keys, beta, alpha, reward_range, optimum, num_rounds: int,
                        delta: float, num_steps: int, num_validation: int, learning_rate: float) -> XPOCurves:
@@ -107,6 +140,14 @@ def _first_pairs(key, policy, num_pairs, max_pairs: int):
             jnp.where(kept, batch.log_probs, batch.log_probs[:, :1]))
 
 
+def _check_offline(policy, model_class, keys, beta, optimum, num_pairs, max_pairs, delta):
+    seeds, _ = _check_engine(policy, keys, beta, optimum, delta)
+    max_pairs = check_positive_int(max_pairs, "max_pairs")
+    check_concrete_scalar(num_pairs, "num_pairs", 0, max_pairs, True, True, integer=True)
+    check_allocation((seeds, max_pairs, 2), "the pairs (seeds × max_pairs × 2)")
+
+
+@prechecked(_check_offline)
 @partial(counted_jit, static_argnames=("max_pairs", "delta"))
 def offline_rlhf_success(policy, model_class, keys, beta, optimum, num_pairs, max_pairs: int, delta: float):
     """Per seed: whether offline RLHF-Sharpening (Eq. 8, Theorem 4.2) on the first ``num_pairs`` of ``max_pairs``
@@ -131,6 +172,7 @@ def offline_rlhf_success(policy, model_class, keys, beta, optimum, num_pairs, ma
     return jax.vmap(one_seed)(keys)
 
 
+@prechecked(_check_offline)
 @partial(counted_jit, static_argnames=("max_pairs", "delta"))
 def offline_rlhf_min_norm_success(policy, model_class, keys, beta, optimum, num_pairs, max_pairs: int, delta: float):
     """As ``offline_rlhf_success`` with the minimum-norm tie-break (``linear_rlhf_min_norm_fit``): per seed,

@@ -104,7 +104,7 @@ def test_shape_grid():
     np.testing.assert_array_equal(allocation.shape_grid(5, 5), [5])
     with pytest.raises(ValueError, match="ratio must lie in"):
         allocation.shape_grid(1, 8, 1.0)
-    with pytest.raises(ValueError, match="high must lie in"):
+    with pytest.raises(ValueError, match="low must be at most high, got low=8.0 and high=2.0"):
         allocation.shape_grid(8, 2)
 
 

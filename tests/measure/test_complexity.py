@@ -186,7 +186,7 @@ def test_bad_success_shape():
 
 
 def test_zero_keys_and_a_nan_target_are_refused():
-    with pytest.raises(ValueError, match=r"keys must hold at least one PRNG key"):
-        sample_complexity(lambda keys, budget: np.ones(0, bool), np.zeros((0, 2)), 0.1)
+    with pytest.raises(ValueError, match=r"keys must be a batch of PRNG keys \[seeds, 2\] holding at least one key"):
+        sample_complexity(lambda keys, budget: np.ones(0, bool), np.zeros((0, 2), np.uint32), 0.1)
     with pytest.raises(ValueError, match=r"target must lie in \(0, 1\], got nan"):
         threshold_from_table([1, 2], [1, 2], [2, 2], float("nan"))

@@ -122,7 +122,7 @@ def test_linear_class_lemmas():
     (lambda: thm_j2_beta(0.3, 4, 1.0), r"delta must be in \(0, 1\), got 1.0"),
     (lambda: thm_4_2_prime_error_bound(0.5, 4, 1, 10, 0.1, 0.3, 0.1, 0.1), r"concentrability must be in \[1, inf\)"),
     (lambda: thm_4_2_prime_error_bound(2, 4, 1, 10, -0.1, 0.3, 0.1, 0.1), r"beta must be in \(0, inf\), got -0.1"),
-    (lambda: thm_j1_alpha(0.1, 1.0, 0.0, 1.0, 1.0, 0, 0.1), r"num_rounds must be in \(0, inf\), got 0.0"),
+    (lambda: thm_j1_alpha(0.1, 1.0, 0.0, 1.0, 1.0, 0, 0.1), r"num_rounds must be in \[1, inf\), got 0.0"),
     (lambda: lemma_j4_log_net_size(1.0, 7.0, 3), r"eps_disc must be at most 6·radius = 6"),
     (lambda: lemma_j5_sec_bound(2.5, 10), r"dimension must be an integer in \[1, inf\), got 2.5"),
 ])
