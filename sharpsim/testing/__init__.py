@@ -1,8 +1,25 @@
-"""Tools for testing sharpening algorithms: hypothesis strategies over instances (``sharpsim.testing.strategies``).
+"""Tools for testing sharpening algorithms and the code around them.
+
+* ``check_algorithm(make_algorithm, instance=None)``: the conformance suite (``sharpsim.testing.conformance``), a
+  ``CheckReport`` with one named result per check; ``assert_conforms`` and ``algorithm_checks`` are its pytest
+  forms;
+* ``strategies``: hypothesis strategies over tabular, tree and Markov policies, instances by target C_cov, margin,
+  |Y| and argmax ties, and oracles over them;
+* ``targeted_policy``, ``default_instance``, ``decoy_instance``: instances built to order.
 
 Needs ``hypothesis`` (a dependency of sharpsim).
 """
 
+from sharpsim.testing import strategies
+from sharpsim.testing.conformance import CHECKS, algorithm_checks, assert_conforms, check_algorithm
+from sharpsim.testing.instances import (
+    argmax_mass_range,
+    coverage_masses,
+    decoy_instance,
+    default_instance,
+    targeted_policy,
+)
+from sharpsim.testing.report import CheckReport, CheckResult
 from sharpsim.testing.strategies import (
     gammas,
     policy_pairs,
@@ -12,4 +29,8 @@ from sharpsim.testing.strategies import (
     tabular_policies,
 )
 
-__all__ = ["gammas", "policy_pairs", "prob_rows", "prob_tables", "prompt_distributions", "tabular_policies"]
+__all__ = [
+    "CHECKS", "CheckReport", "CheckResult", "algorithm_checks", "argmax_mass_range", "assert_conforms",
+    "check_algorithm", "coverage_masses", "decoy_instance", "default_instance", "gammas", "policy_pairs",
+    "prob_rows", "prob_tables", "prompt_distributions", "strategies", "tabular_policies", "targeted_policy",
+]
