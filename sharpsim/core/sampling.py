@@ -19,6 +19,7 @@ def normalized_cdf(probs: jax.Array) -> jax.Array:
     return cumulative / cumulative[..., -1:]
 
 
+@jax.jit  # compiled once per shape: eagerly, a fresh loop body per call would recompile the loop every time
 def search_cdf(cdf: jax.Array, rows: jax.Array, uniforms: jax.Array) -> jax.Array:
     """For each u in ``uniforms`` (in [0, 1)), the smallest y with cdf[row, y] > u.
 
