@@ -30,9 +30,16 @@ import numpy as np
 import optax
 
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import (
+    as_float_array,
+    check_allocation,
+    check_finite_nonnegative,
+    check_in_interval,
+    check_positive_int,
+    is_concrete,
+)
 from sharpsim.classes.optimizer import minimize_on_balls, project_to_balls
-from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, check_tokens
+from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, check_prompts, check_tokens
 from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 
 
@@ -75,13 +82,19 @@ class AutoregressiveLinearClass:
                  momentum: float = 0.9, max_sequences: int = DEFAULT_MAX_SEQUENCES):
         horizon = check_positive_int(horizon, "horizon")
         dimension = check_positive_int(dimension, "dimension")
+        check_allocation((horizon, dimension), f"AutoregressiveLinearClass with horizon={horizon}, dimension={dimension}")
         if is_concrete(radius):
             radius = check_in_interval(radius, "radius", 0.0, np.inf, closed_low=False, closed_high=False)
         if prompt_probs is not None and is_concrete(prompt_probs):
             prompt_probs = as_float_array(prompt_probs, "prompt_probs")
-        template = LinearSoftmaxARPolicy(np.zeros((horizon, dimension)), feature_map, vocab_size,
-                                         num_prompts=num_prompts, prompt_probs=prompt_probs,
-                                         max_sequences=max_sequences)
+        try:
+            template = LinearSoftmaxARPolicy(np.zeros((horizon, dimension)), feature_map, vocab_size,
+                                             num_prompts=num_prompts, prompt_probs=prompt_probs,
+                                             max_sequences=max_sequences)
+        except ValueError as error:
+            if str(error).startswith("feature_map must return shape"):
+                raise ValueError(f"dimension={dimension} does not match the feature map: {error}") from None
+            raise
         object.__setattr__(self, "template", template)
         object.__setattr__(self, "radius", jnp.asarray(radius, jnp.float64))
         object.__setattr__(self, "max_steps", check_positive_int(max_steps, "max_steps"))
@@ -92,6 +105,8 @@ class AutoregressiveLinearClass:
     def like(cls, base: LinearSoftmaxARPolicy, radius, **options) -> "AutoregressiveLinearClass":
         """The class of a linear-softmax base (its φ, |V|, H, d, μ) with radius ``radius``: realizable for
         SFT when the BoN law is (approximately) a member, e.g. the base itself as N → 1."""
+        if not isinstance(base, LinearSoftmaxARPolicy):
+            raise TypeError(f"base must be a LinearSoftmaxARPolicy, got {type(base).__name__}")
         horizon, dimension = base.theta.shape
         return cls(base.feature_map, base.vocab_size, horizon, dimension, radius, prompt_probs=base.prompt_probs,
                    max_sequences=base.max_sequences, **options)
@@ -104,15 +119,25 @@ class AutoregressiveLinearClass:
     dimension = property(lambda self: self.template.theta.shape[1])
 
     def policy(self, theta) -> LinearSoftmaxARPolicy:
-        """The member π_θ (unchecked)."""
+        """The member π_θ (no norm check; validated when concrete)."""
+        if is_concrete(theta):
+            array = as_float_array(theta, "theta")
+            if array.shape != (self.horizon, self.dimension):
+                raise ValueError(f"theta must have shape (H, d) = ({self.horizon}, {self.dimension}), got {array.shape}")
+            if not np.all(np.isfinite(array)):
+                raise ValueError("theta must be finite")
         return self.template.with_theta(jnp.asarray(theta, jnp.float64))
 
     def fit(self, prompts, responses, weights=None) -> AutoregressiveLinearFit:
         """argmin over ∏_h {‖θ_h‖ ≤ B} of f(θ) for prompts [n] and token sequences ``responses`` [n, H]."""
+        if is_concrete(prompts, responses, weights):
+            self._check_targets(prompts, responses, weights)
         prompts, responses = jnp.asarray(prompts).reshape(-1), jnp.asarray(responses)
         responses = responses.reshape(-1, responses.shape[-1])
         if is_concrete(prompts, responses, weights):
-            self._check_targets(prompts, responses, weights)
+            # the per-position features of every example and candidate token: [H, n, V, d]
+            check_allocation((self.horizon, prompts.shape[0], self.vocab_size, self.dimension),
+                             f"AutoregressiveLinearClass.fit on n={prompts.shape[0]} sequences")
         weights = jnp.ones(prompts.shape, jnp.float64) if weights is None else jnp.asarray(weights, jnp.float64).reshape(-1)
         # φ_h(x_i, (y_{i,<h}, v)) for every position h, example i and candidate token v: [H, n, V, d]
         # (feature maps take a traced position, checked at construction, so one vmap replaces H unrolled copies)
@@ -142,22 +167,23 @@ class AutoregressiveLinearClass:
         )
 
     def _check_targets(self, prompts, responses, weights) -> None:
+        """Concrete training data: prompt indices [n] (or any shape), token sequences [n, H] (prompts' shape + H),
+        weights of the prompts' shape, finite and ≥ 0."""
         prompts, responses = np.asarray(prompts), np.asarray(responses)
-        if not np.issubdtype(prompts.dtype, np.integer) or not np.issubdtype(responses.dtype, np.integer):
-            raise TypeError("prompts and responses must be integer arrays (prompt indices and token sequences)")
+        check_prompts(prompts, self.num_prompts)
+        if not np.issubdtype(responses.dtype, np.integer):
+            raise TypeError(f"responses must be integer token sequences, got dtype {responses.dtype}")
         if responses.shape != prompts.shape + (self.horizon,):
             raise ValueError(
-                f"responses must be token sequences of shape (n, H) = ({prompts.shape[0]}, {self.horizon}), "
+                f"responses must be token sequences of shape (n, H) = {prompts.shape + (self.horizon,)}, "
                 f"got {responses.shape}"
             )
-        if prompts.size and (prompts.min() < 0 or prompts.max() >= self.num_prompts):
-            raise ValueError(f"prompts must lie in [0, {self.num_prompts}) for this model class")
-        if responses.size and (responses.min() < 0 or responses.max() >= self.vocab_size):
-            raise ValueError(f"tokens must lie in [0, {self.vocab_size}) for this model class")
+        check_tokens(responses, self.vocab_size, self.horizon, "responses")
         if weights is not None:
             weights = as_float_array(weights, "weights")
-            if weights.shape != prompts.shape or not np.all(np.isfinite(weights)) or np.any(weights < 0):
-                raise ValueError(f"weights must be finite, non-negative and of shape {prompts.shape}")
+            if weights.shape != prompts.shape:
+                raise ValueError(f"weights has shape {weights.shape} but prompts has shape {prompts.shape}; they must match")
+            check_finite_nonnegative(weights, "weights")
 
     def __repr__(self) -> str:
         return (f"AutoregressiveLinearClass(num_prompts={self.num_prompts}, vocab_size={self.vocab_size}, "
@@ -172,10 +198,16 @@ def best_achievable_log_mass(policy: LinearSoftmaxARPolicy, target, norm_bound, 
     log π_{θ_h}(y_h | x, y_{<h}) is concave in θ_h, so this approaches the global maximum. Returns
     ``(log_mass, theta)``.
     """
+    if not isinstance(policy, LinearSoftmaxARPolicy):
+        raise TypeError(f"policy must be a LinearSoftmaxARPolicy (a member of the class), got {type(policy).__name__}")
     norm_bound = check_in_interval(norm_bound, "norm_bound", 0.0, np.inf, False, False)
     num_steps = check_positive_int(num_steps, "num_steps")
-    target = jnp.asarray(target)
+    learning_rate = check_in_interval(learning_rate, "learning_rate", 0.0, np.inf, False, False)
+    prompt = check_positive_int(prompt, "prompt", minimum=0)
+    if prompt >= policy.num_prompts:
+        raise ValueError(f"prompt must be a prompt index in [0, {policy.num_prompts}), got {prompt}")
     check_tokens(target, policy.vocab_size, policy.horizon, "target")
+    target = jnp.asarray(target)
     if target.ndim != 1:
         raise ValueError(f"target must be one token sequence of shape (H,) = ({policy.horizon},), got {target.shape}")
     return _ascend(policy, target, jnp.asarray(prompt), float(norm_bound), num_steps, float(learning_rate))

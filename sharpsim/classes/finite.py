@@ -26,7 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_rows_on_simplex, is_concrete
+from sharpsim.core.validation import (
+    as_float_array,
+    check_allocation,
+    check_positive_int,
+    check_rows_on_simplex,
+    is_concrete,
+)
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
 from sharpsim.core.policy import TabularPolicy
 
@@ -80,9 +86,16 @@ class FiniteClass:
         """From a list of ``TabularPolicy`` (or anything with ``.to_tabular()``) on the same spaces."""
         from sharpsim.core.policy import as_tabular
 
-        tables = [as_tabular(p).probs for p in policies]
+        if isinstance(policies, (str, bytes)) or not hasattr(policies, "__iter__"):
+            raise TypeError(f"policies must be a list of policies, got {type(policies).__name__}")
+        tables = []
+        for i, policy in enumerate(policies):
+            try:
+                tables.append(as_tabular(policy).probs)
+            except TypeError as error:
+                raise TypeError(f"policies[{i}]: {error}") from None
         if not tables:
-            raise ValueError("FiniteClass.from_policies needs at least one policy")
+            raise ValueError("policies is empty: FiniteClass.from_policies needs at least one policy")
         shapes = {t.shape for t in tables}
         if len(shapes) != 1:
             raise ValueError(f"all policies must share one shape [X, Y]; got shapes {sorted(shapes)}")
@@ -142,11 +155,20 @@ class ProductClass:
     @classmethod
     def shared(cls, candidates, prompt_probs=None, num_prompts: int | None = None) -> "ProductClass":
         """Every prompt chooses among the same candidate rows ``candidates`` [K, Y]."""
+        if is_concrete(candidates):
+            candidates = _validated_stack(candidates, "candidates", 2)
         candidates = jnp.asarray(candidates, jnp.float64)
         if num_prompts is None:
             if prompt_probs is None:
                 raise ValueError("ProductClass.shared needs prompt_probs (the base's μ) or num_prompts")
+            if np.ndim(prompt_probs) != 1:
+                raise ValueError(f"prompt_probs must be a 1-d array [X], got shape {np.shape(prompt_probs)}")
             num_prompts = np.shape(prompt_probs)[0]
+        num_prompts = check_positive_int(num_prompts, "num_prompts")
+        # the class stores the rows [X, K, Y] (a broadcast made contiguous)
+        check_allocation((num_prompts, *candidates.shape),
+                         f"ProductClass.shared with num_prompts={num_prompts} and candidates of shape "
+                         f"{tuple(candidates.shape)}")
         return cls(jnp.broadcast_to(candidates, (num_prompts, *candidates.shape)), prompt_probs)
 
     @property

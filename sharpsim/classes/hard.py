@@ -26,6 +26,7 @@ prompt i is response ``index[i − 1] + 1``. The members as samplers (``HardPoli
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,10 +38,19 @@ from sharpsim.classes.finite import FiniteFit
 from sharpsim.classes.tabular import check_targets, target_counts
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import (
+    as_float_array,
+    check_allocation,
+    check_in_interval,
+    check_positive_int,
+    is_concrete,
+)
 
 if TYPE_CHECKING:
     from sharpsim.instances.hard import HardPolicy
+
+
+MAX_CANDIDATES = 2**62  # response and prompt indices are int64
 
 
 def minimum_candidates(gamma: float) -> int:
@@ -58,6 +68,9 @@ def _check_parameters(num_rare, num_candidates, delta, gamma):
             f"num_candidates must be >= {minimum} for gamma={gamma:g} (so that a = 1/((1-gamma)M) <= 1), "
             f"got {num_candidates}"
         )
+    for name, value in (("num_rare", num_rare), ("num_candidates", num_candidates)):
+        if value >= MAX_CANDIDATES:
+            raise ValueError(f"{name} must be < 2^62 (indices are int64), got {value}")
     delta = check_in_interval(delta, "delta", 0.0, 1.0, False, False)
     return num_rare, num_candidates, delta, gamma
 
@@ -92,6 +105,10 @@ class HardClass:
             max_rare = num_rare if max_rare is None else check_positive_int(max_rare, "max_rare", num_rare)
             max_candidates = num_candidates if max_candidates is None else check_positive_int(
                 max_candidates, "max_candidates", num_candidates)
+            if max_candidates >= MAX_CANDIDATES:
+                raise ValueError(f"max_candidates must be < 2^62 (indices are int64), got {max_candidates}")
+            # every member carries an index [max_rare] and μ [max_rare + 1]
+            check_allocation((max_rare + 1,), f"HardClass with num_rare={num_rare}, max_rare={max_rare}")
             if top_mass is not None:
                 top_mass = check_in_interval(top_mass, "top_mass", 1.0 / num_candidates, 1.0, False, True)
         elif max_rare is None or max_candidates is None:
@@ -151,23 +168,32 @@ class HardClass:
         """C_cov,γ,p of every member of the *base* class (Appendix H): ((1 − Δ) + (M(1 − γ))^p Δ)^(1/p)."""
         p = check_in_interval(p, "p", 1.0, np.inf, True, False)
         delta = float(self.delta)
-        return ((1.0 - delta) + (int(self.num_candidates) * (1.0 - self.gamma)) ** p * delta) ** (1.0 / p)
+        base = int(self.num_candidates) * (1.0 - self.gamma)
+        if p * math.log(base) < 700.0:
+            return ((1.0 - delta) + base ** p * delta) ** (1.0 / p)
+        # (M(1 − γ))^p would overflow: log C = log(M(1 − γ)) + log(Δ + (1 − Δ)(M(1 − γ))^−p)/p
+        return math.exp(math.log(base) + math.log(delta + (1.0 - delta) * math.exp(-p * math.log(base))) / p)
 
     # --- members -------------------------------------------------------------------------------------
     def sample_index(self, key: jax.Array) -> jax.Array:
         """I ∼ Uniform([M]^d), 0-based: int [max_rare] with entries in {0, …, M − 1}."""
         return jax.random.randint(key, (self.max_rare,), 0, self.num_candidates, dtype=jnp.int64)
 
+    def _check_index(self, index) -> None:
+        """A concrete 0-based member index must be an integer array [max_rare] with its first d entries in [0, M)."""
+        if not is_concrete(index, self.num_candidates, self.num_rare):
+            return
+        array = np.asarray(index)
+        if array.shape != (self.max_rare,) or not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"index must be an integer array of shape ({self.max_rare},), got "
+                             f"{array.dtype} {array.shape}")
+        real = array[: int(self.num_rare)]
+        if real.min() < 0 or real.max() >= int(self.num_candidates):
+            raise ValueError(f"index entries must lie in [0, {int(self.num_candidates)}), got {real.tolist()}")
+
     def member(self, index) -> "HardPolicy":
         """π^I for a 0-based index [max_rare] (validated when concrete)."""
-        if is_concrete(index, self.num_candidates):
-            array = np.asarray(index)
-            if array.shape != (self.max_rare,) or not np.issubdtype(array.dtype, np.integer):
-                raise ValueError(f"index must be an integer array of shape ({self.max_rare},), got "
-                                 f"{array.dtype} {array.shape}")
-            real = array[: int(self.num_rare)]
-            if real.min() < 0 or real.max() >= int(self.num_candidates):
-                raise ValueError(f"index entries must lie in [0, {int(self.num_candidates)}), got {real.tolist()}")
+        self._check_index(index)
         from sharpsim.instances.hard import HardPolicy  # the member's sampler lives with the instance family
 
         return HardPolicy(self, jnp.asarray(index, jnp.int64))
@@ -175,8 +201,17 @@ class HardClass:
     def random_member(self, key: jax.Array) -> "HardPolicy":
         return self.member(self.sample_index(key))
 
+    def check_table_fits(self, name: str) -> None:
+        """Refuse a [max_rare + 1, max_candidates + 1] table (counts, member tables) that would not fit in memory."""
+        check_allocation((self.num_prompts, self.num_responses),
+                         f"{name} with max_rare={self.max_rare}, max_candidates={self.max_candidates}")
+
     def member_table(self, index) -> TabularPolicy:
-        """π^I for a 0-based index [max_rare] as the [d + 1, M + 1] table (the referee's view; unchecked)."""
+        """π^I for a 0-based index [max_rare] as the [d + 1, M + 1] table (the referee's view; validated when
+        concrete)."""
+        if is_concrete(index):
+            self._check_index(index)
+            self.check_table_fits("HardClass.member_table")
         real = jnp.concatenate([jnp.zeros(1, bool), self.candidate_mask])
         rare = jnp.where(real[None, :], self.other_mass, 0.0) * jnp.ones((self.max_rare, 1))
         rare = rare.at[jnp.arange(self.max_rare), jnp.asarray(index) + 1].set(self.top_mass)
@@ -188,6 +223,8 @@ class HardClass:
         x_0's M candidates are all P_0; rare prompt i's candidate k is P_{k+1}."""
         if self.is_padded:
             raise ValueError("rows() materializes the class only without padding (max_rare = d, max_candidates = M)")
+        check_allocation((self.num_prompts, self.max_candidates, self.num_responses),
+                         f"HardClass.rows with num_rare={self.max_rare}, num_candidates={self.max_candidates}")
         size = self.max_candidates
         candidates = jnp.full((size, size), self.other_mass)
         candidates = candidates.at[jnp.diag_indices(size)].set(self.top_mass)
@@ -199,17 +236,21 @@ class HardClass:
     # --- the realizable classes of SFT / adaptive SFT (Assumptions 4.1, D.1) -------------------------
     def bon_top_mass(self, num_samples) -> jax.Array:
         """Mass of π^BoN_N on the hidden argmax: 1 − (1 − a)^N (BoN misses only if y_{j_i} is never drawn)."""
+        num_samples = _check_at_least(num_samples, "num_samples", 1.0, closed=True, integer=True)
         return 1.0 - (1.0 - _base_top_mass(self.num_candidates, self.gamma)) ** num_samples
 
     def adaptive_bon_top_mass(self, mu) -> jax.Array:
         """Mass of the AdaBoN_μ pick (Eq. 10) on the hidden argmax: 1 − (1 − a)^⌈μ/b⌉. Before y_{j_i} appears the
         running maximum is b, so the rule stops at ⌈μ/b⌉ unless y_{j_i} appeared by then (after which it stops
         at max(T, ⌈μ/a⌉) with the argmax picked)."""
+        mu = _check_at_least(mu, "mu", 0.0, closed=False)
         a = _base_top_mass(self.num_candidates, self.gamma)
         b = (1.0 - a) / (self.num_candidates - 1)
         return 1.0 - (1.0 - a) ** jnp.ceil(mu / b * (1.0 - 1e-12))
 
     def with_top_mass(self, top_mass) -> "HardClass":
+        if top_mass is None:
+            raise TypeError("top_mass must be a number in (1/M, 1], got None")
         return HardClass(self.num_rare, self.num_candidates, self.delta, self.gamma, top_mass, self.max_rare,
                          self.max_candidates)
 
@@ -227,6 +268,8 @@ class HardClass:
         0·log 0 = 0, i.e. c_k log a + (c − c_k − c_0) log b + c_0 log 0 (c_0: targets y_0, impossible at a rare
         prompt); −∞ for padded candidates."""
         check_targets(prompts, responses, weights, self.num_prompts, self.num_responses)
+        if is_concrete(prompts, responses, weights):
+            self.check_table_fits("HardClass.fit")
         counts = target_counts(prompts, responses, weights, self.num_prompts, self.num_responses)[1:]
         on_candidate = counts[:, 1:]
         elsewhere = jnp.sum(on_candidate, axis=-1, keepdims=True) - on_candidate
@@ -250,6 +293,29 @@ class HardClass:
     def __repr__(self) -> str:
         return (f"HardClass(num_rare={self.num_rare}, num_candidates={self.num_candidates}, gamma={self.gamma}, "
                 f"max_rare={self.max_rare}, max_candidates={self.max_candidates})")
+
+
+def _check_at_least(value, name: str, low: float, closed: bool, integer: bool = False):
+    """Concrete ``value`` must be finite and ≥ ``low`` (> when not
+    ``closed``), and whole when ``integer``; a single number (Python ints of any size pass as they are). Returns
+    ``value`` (traced values unchecked)."""
+    if not is_concrete(value):
+        return value
+    bound = f"{'an integer' if integer else 'a finite number'} {'>=' if closed else '>'} {low:g}"
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, (np.ndarray, jax.Array)) and value.dtype == bool):
+        raise TypeError(f"{name} must be {bound}, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        if not (value >= low if closed else value > low):
+            raise ValueError(f"{name} must be {bound}, got {value}")
+        return value
+    array = as_float_array(value, name)
+    if array.ndim != 0:
+        raise ValueError(f"{name} must be a single number (vmap over a grid), got shape {array.shape}")
+    if integer and not np.issubdtype(np.asarray(value).dtype, np.integer):
+        raise TypeError(f"{name} must be {bound}, got {value!r} (dtype {np.asarray(value).dtype})")
+    if not np.all(np.isfinite(array) & (array >= low if closed else array > low)):
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
 
 
 def _xlogy(count, prob):

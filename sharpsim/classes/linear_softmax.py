@@ -24,7 +24,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
+from sharpsim.core.validation import (
+    as_float_array,
+    check_finite_nonnegative,
+    check_in_interval,
+    check_positive_int,
+    is_concrete,
+)
 from sharpsim.classes.optimizer import minimize_on_balls
 from sharpsim.classes.tabular import check_prompt_probs, check_targets, target_counts
 from sharpsim.core.policy import TabularPolicy
@@ -100,11 +106,28 @@ class LinearSoftmaxClass:
 
     def policy(self, theta) -> TabularPolicy:
         """π_θ(y|x) = softmax_y ⟨φ(x, y), θ⟩, with the class's μ (no norm check: use it to build bases)."""
+        if is_concrete(theta):
+            self._check_theta(theta)
         logits = self.features @ jnp.asarray(theta, jnp.float64)
         return TabularPolicy.tree_unflatten(None, (jax.nn.softmax(logits, axis=-1), self.prompt_probs))
 
+    def _check_theta(self, theta) -> None:
+        array = as_float_array(theta, "theta")
+        if array.shape != (self.dimension,):
+            raise ValueError(f"theta must have shape (d,) = ({self.dimension},), got {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"theta must be finite, got {array.tolist()}")
+
     def negative_log_likelihood(self, theta, counts) -> jax.Array:
         """f(θ) = −(1/W) Σ c(x, y) log π_θ(y|x) (0 when W = 0)."""
+        if is_concrete(theta):
+            self._check_theta(theta)
+        if is_concrete(counts):
+            array = as_float_array(counts, "counts")
+            if array.shape != (self.num_prompts, self.num_responses):
+                raise ValueError(f"counts must have shape [X, Y] = ({self.num_prompts}, {self.num_responses}), got "
+                                 f"{array.shape}")
+            check_finite_nonnegative(array, "counts")
         logits = self.features @ theta
         log_probs = jax.nn.log_softmax(logits, axis=-1)
         total = jnp.sum(counts)

@@ -12,11 +12,16 @@ from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
+
+from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 
 
 def project_to_balls(theta: jax.Array, radius) -> jax.Array:
     """Euclidean projection of every row θ[..., :] onto {‖θ_row‖₂ ≤ radius} (one ball per row; θ [H, d] or [d])."""
+    if is_concrete(radius):
+        check_in_interval(radius, "radius", 0.0, np.inf, closed_low=True, closed_high=False)
     norms = jnp.linalg.norm(theta, axis=-1, keepdims=True)
     return theta * jnp.minimum(1.0, radius / jnp.maximum(norms, 1e-300))
 
@@ -41,6 +46,7 @@ def minimize_on_balls(objective, theta0, radius, smoothness, max_steps: int, tol
     (step 1/smoothness, Nesterov ``momentum``) followed by the projection, under ``lax.while_loop`` until the
     gradient-mapping norm ‖θ − P(θ − ∇f/L)‖·L ≤ ``tolerance`` or ``max_steps``. The Frank–Wolfe gap
     Σ_rows ⟨∇f_row, θ_row⟩ + radius·‖∇f_row‖ bounds f(θ) − min f from above."""
+    _check_problem(objective, theta0, radius, smoothness, max_steps, tolerance, momentum)
     step = 1.0 / jnp.maximum(smoothness, 1e-12)
     value_and_grad = jax.value_and_grad(objective)
     optimizer = optax.sgd(step, momentum=momentum or None, nesterov=momentum > 0)
@@ -68,3 +74,23 @@ def minimize_on_balls(objective, theta0, radius, smoothness, max_steps: int, tol
     gap = jnp.sum(gradient * theta) + radius * jnp.sum(jnp.linalg.norm(gradient, axis=-1))
     return BallSolution(theta, value, jnp.linalg.norm(gradient), gradient_mapping, gap, steps,
                         gradient_mapping <= tolerance)
+
+
+def _check_problem(objective, theta0, radius, smoothness, max_steps, tolerance, momentum) -> None:
+    """Eager checks of ``minimize_on_balls``' arguments (traced ``theta0``, ``radius``, ``smoothness`` are trusted;
+    ``max_steps``, ``tolerance`` and ``momentum`` are static)."""
+    if not callable(objective):
+        raise TypeError(f"objective must be callable θ -> f(θ), got {objective!r}")
+    if is_concrete(theta0):
+        array = as_float_array(theta0, "theta0")
+        if array.ndim not in (1, 2) or array.size == 0:
+            raise ValueError(f"theta0 must be a non-empty [d] or [H, d] array, got shape {array.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ValueError("theta0 must be finite")
+    if is_concrete(radius):
+        check_in_interval(radius, "radius", 0.0, np.inf, closed_low=False, closed_high=False)
+    if is_concrete(smoothness):
+        check_in_interval(smoothness, "smoothness", 0.0, np.inf, closed_low=True, closed_high=False)
+    check_positive_int(max_steps, "max_steps")
+    check_in_interval(tolerance, "tolerance", 0.0, np.inf, closed_low=False, closed_high=False)
+    check_in_interval(momentum, "momentum", 0.0, 1.0, closed_low=True, closed_high=False)

@@ -18,7 +18,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_positive_int, check_rows_on_simplex, is_concrete
+from sharpsim.core.validation import (
+    as_float_array,
+    check_allocation,
+    check_finite_nonnegative,
+    check_positive_int,
+    check_rows_on_simplex,
+    is_concrete,
+)
 from sharpsim.core.policy import TabularPolicy
 
 
@@ -41,8 +48,7 @@ def check_targets(prompts, responses, weights, num_prompts: int, num_responses: 
         weights = as_float_array(weights, "weights")
         if weights.shape != prompts.shape:
             raise ValueError(f"weights has shape {weights.shape} but prompts has shape {prompts.shape}; they must match")
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError("weights must be finite and non-negative")
+        check_finite_nonnegative(weights, "weights")
 
 
 def target_counts(prompts, responses, weights, num_prompts: int, num_responses: int) -> jax.Array:
@@ -65,6 +71,12 @@ def check_prompt_probs(prompt_probs, num_prompts: int | None = None) -> jax.Arra
     return jnp.asarray(prompt_probs, jnp.float64)
 
 
+def _check_count_table(num_prompts: int, num_responses: int) -> None:
+    """``fit`` counts the targets in an [X, Y] table: refuse one that would not fit in memory."""
+    check_allocation((num_prompts, num_responses),
+                     f"TabularClass with num_prompts={num_prompts}, num_responses={num_responses}")
+
+
 @validated_pytree(("prompt_probs",), ("num_responses",))
 @dataclass(frozen=True, eq=False)
 class TabularClass:
@@ -84,17 +96,24 @@ class TabularClass:
 
     def __init__(self, num_responses: int, prompt_probs=None, num_prompts: int | None = None):
         num_responses = check_positive_int(num_responses, "num_responses")
+        if num_prompts is not None:
+            num_prompts = check_positive_int(num_prompts, "num_prompts")
         if prompt_probs is None:
             if num_prompts is None:
                 raise ValueError("TabularClass needs prompt_probs (the base's μ) or num_prompts (μ uniform)")
-            num_prompts = check_positive_int(num_prompts, "num_prompts")
+            _check_count_table(num_prompts, num_responses)
             prompt_probs = jnp.full(num_prompts, 1.0 / num_prompts)
-        object.__setattr__(self, "prompt_probs", check_prompt_probs(prompt_probs, num_prompts))
+        prompt_probs = check_prompt_probs(prompt_probs, num_prompts)
+        _check_count_table(prompt_probs.shape[0], num_responses)
+        object.__setattr__(self, "prompt_probs", prompt_probs)
         object.__setattr__(self, "num_responses", num_responses)
 
     @classmethod
     def like(cls, base) -> "TabularClass":
         """The tabular class on the base's spaces, carrying the base's prompt distribution μ."""
+        if not (hasattr(base, "num_responses") and hasattr(base, "prompt_probs")):
+            raise TypeError(f"base must be a policy with num_responses and prompt_probs (e.g. a TabularPolicy), got "
+                            f"{type(base).__name__}")
         return cls(base.num_responses, base.prompt_probs)
 
     @property

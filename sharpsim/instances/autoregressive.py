@@ -16,17 +16,16 @@ Token conventions: tokens are 0..|V|−1 (the paper's token i is our i − 1 in 
 
 from __future__ import annotations
 
-import itertools
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int
-from sharpsim.policies.autoregressive import indices_to_sequences
+from sharpsim.core.validation import as_float_array, check_allocation, check_in_interval, check_positive_int
+from sharpsim.policies.autoregressive import AutoregressivePolicy, check_index_range, indices_to_sequences
 from sharpsim.policies.tree import TreePolicy
-from sharpsim.instances.registry import register_family
+from sharpsim.instances.registry import check_key, check_normal_float, register_family
 from sharpsim.classes.autoregressive_linear import best_achievable_log_mass
 from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 from sharpsim.policies.markov import MarkovPolicy
@@ -37,6 +36,17 @@ NOT_CLOSED_TARGET = (1, 0)  # the paper's y* = (2, 1)
 def _first_tokens(vocab_size: int, position: int) -> np.ndarray:
     """The first token of every prefix of length ``position`` ≥ 1, in lexicographic order."""
     return np.arange(vocab_size**position) // vocab_size ** (position - 1)
+
+
+def _check_tree(family: str, num_prompts: int, vocab_size: int, horizon: int) -> None:
+    """Refuse a tree policy whose conditionals [X, (|V|^H − 1)/(|V| − 1), |V|] would not fit in memory (Python
+    ints: |V|^H never overflows)."""
+    if horizon > 62 or vocab_size**horizon > 2**62:  # beyond int64 prefix indices (and any memory); |V| ≥ 2
+        raise ValueError(f"{family} with vocab_size={vocab_size}, horizon={horizon} has |V|^H = {vocab_size}^{horizon} "
+                         "sequences, beyond int64 indices (2^62); use a smaller horizon or a Markov family")
+    nodes = (vocab_size**horizon - 1) // (vocab_size - 1)
+    check_allocation((num_prompts, nodes, vocab_size),
+                     f"{family} with num_prompts={num_prompts}, vocab_size={vocab_size}, horizon={horizon}")
 
 
 @register_family("pivotal")
@@ -51,6 +61,7 @@ def pivotal(vocab_size: int = 2, horizon: int = 2, p_first: float = 0.6) -> Tree
     """
     vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=2)
     horizon = check_positive_int(horizon, "horizon", minimum=2)
+    _check_tree("pivotal", 1, vocab_size, horizon)
     future = vocab_size ** (horizon - 1)
     p_first = check_in_interval(p_first, "p_first", 0.5, future / (future + 1.0), False, False)
     first = np.zeros(vocab_size)
@@ -84,6 +95,8 @@ def greedy_threshold(eta: float = 0.05, vocab_size: int | None = None) -> TreePo
             f"greedy_threshold with eta={eta} needs vocab_size > (1 + 2η)/(1 − 2η) = "
             f"{(1 + 2 * eta) / (1 - 2 * eta):.4g} for y* to be the unique argmax; got {vocab_size}"
         )
+    check_allocation((vocab_size, vocab_size), f"greedy_threshold with eta={eta!r}, vocab_size={vocab_size} "
+                     "(the default vocab_size grows like 1/(1 − 2η))")
     first = np.zeros(vocab_size)
     first[:2] = 0.5 + eta, 0.5 - eta
     second = np.full((vocab_size, vocab_size), 1.0 / vocab_size)
@@ -111,6 +124,8 @@ def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftma
     π_1(1) = π_1(2) and π(y*) ≤ 1/2 whatever the norm bound (``not_closed_best_mass`` checks it).
     """
     vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=3)
+    # every next-token distribution is a [|V|] row of logits over [|V|, d = 2] features
+    check_allocation((vocab_size, 2), f"not_closed with vocab_size={vocab_size}")
     bound = float(np.log(vocab_size)) if bound is None else check_in_interval(bound, "bound", 0.0, np.inf, True, False)
     theta = np.array([[bound, 0.0], [bound, 0.0]])
     return LinearSoftmaxARPolicy(theta, not_closed_features, vocab_size, norm_bound=bound)
@@ -119,6 +134,11 @@ def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftma
 def not_closed_best_mass(policy: LinearSoftmaxARPolicy, norm_bound: float, num_steps: int = 3000) -> float:
     """max over the class Π_{φ,B',2} (B' = ``norm_bound``) of π(y*|⊥), by projected gradient ascent
     (``best_achievable_log_mass``); Proposition E.2 says it is ≤ 1/2 for every B'."""
+    if not isinstance(policy, LinearSoftmaxARPolicy):
+        raise TypeError(f"policy must be the LinearSoftmaxARPolicy of make('not_closed'), got {type(policy).__name__}")
+    if policy.feature_map is not not_closed_features:
+        raise ValueError(f"policy must be built by make('not_closed') (its feature map), got one with feature map "
+                         f"{getattr(policy.feature_map, '__name__', policy.feature_map)!r}")
     log_mass, _ = best_achievable_log_mass(policy, jnp.asarray(NOT_CLOSED_TARGET), norm_bound, num_steps=num_steps)
     return float(np.exp(log_mass))
 
@@ -143,7 +163,7 @@ def _check_adjacency(adjacency) -> np.ndarray:
     if np.any(np.diag(adjacency)):
         raise ValueError("adjacency must have a zero diagonal (no self-loops)")
     if adjacency.sum() == 0:
-        raise ValueError("the graph needs at least one edge (with none, every cut ties)")
+        raise ValueError("adjacency has no edge: the graph needs at least one edge (with none, every cut ties)")
     return adjacency
 
 
@@ -151,6 +171,8 @@ def random_graph(key: jax.Array, num_vertices: int, edge_prob: float) -> np.ndar
     """G(n, p) adjacency; redrawn (deterministically from ``key``) until it has an edge."""
     num_vertices = check_positive_int(num_vertices, "num_vertices", minimum=2)
     edge_prob = check_in_interval(edge_prob, "edge_prob", 0.0, 1.0, False, True)
+    check_key(key)
+    check_allocation((num_vertices, num_vertices), f"random_graph with num_vertices={num_vertices}")
     while True:
         key, draw = jax.random.split(key)
         upper = np.triu(np.asarray(jax.random.bernoulli(draw, edge_prob, (num_vertices, num_vertices))), 1)
@@ -160,16 +182,31 @@ def random_graph(key: jax.Array, num_vertices: int, edge_prob: float) -> np.ndar
 
 def cut_value(adjacency, sides) -> np.ndarray:
     """Number of edges across the cut for 0/1 vertex labels ``sides`` [..., n]."""
+    adjacency = _check_adjacency(adjacency)
+    sides = as_float_array(sides, "sides")
+    if sides.ndim == 0 or sides.shape[-1] != adjacency.shape[0]:
+        raise ValueError(f"sides must have a trailing axis of length n={adjacency.shape[0]} (one label per vertex), "
+                         f"got shape {sides.shape}")
+    if not np.isin(sides, (0.0, 1.0)).all():
+        raise ValueError("sides must hold 0/1 vertex labels")
+    return _cut_value(adjacency, sides)
+
+
+def _cut_value(adjacency: np.ndarray, sides: np.ndarray) -> np.ndarray:
     signs = 2.0 * np.asarray(sides, dtype=np.float64) - 1.0
-    adjacency = np.asarray(adjacency, dtype=np.float64)
     return (adjacency.sum() / 2 - np.einsum("...i,ij,...j->...", signs, adjacency, signs) / 2) / 2
 
 
 def max_cut_brute_force(adjacency) -> tuple[float, np.ndarray]:
     """(max-cut value, every maximizing 0/1 labeling [K, n]) by trying all 2^n labelings."""
     adjacency = _check_adjacency(adjacency)
-    labelings = np.array(list(itertools.product((0, 1), repeat=adjacency.shape[0])))
-    values = cut_value(adjacency, labelings)
+    num_vertices = adjacency.shape[0]
+    if num_vertices > 62:  # 2^n labelings beyond int64 (and any memory)
+        raise ValueError(f"max_cut_brute_force tries all 2^n labelings; n={num_vertices} vertices is beyond 2^62")
+    check_allocation((2**num_vertices, num_vertices), f"max_cut_brute_force on n={num_vertices} vertices (2^n labelings)")
+    # all 2^n labelings in lexicographic order (vertex 0 most significant), as itertools.product((0, 1), repeat=n)
+    labelings = (np.arange(2**num_vertices)[:, None] >> np.arange(num_vertices - 1, -1, -1)[None, :]) & 1
+    values = _cut_value(adjacency, labelings)
     best = values.max()
     return float(best), labelings[values == best]
 
@@ -193,9 +230,12 @@ def maxcut(adjacency=None, key: jax.Array | None = None, num_vertices: int = 6, 
     if adjacency is None:
         if key is None:
             raise ValueError("maxcut needs an adjacency matrix or a key to draw a random graph")
+        num_vertices = check_positive_int(num_vertices, "num_vertices", minimum=2)
+        _check_maxcut_size(num_vertices)
         adjacency = random_graph(key, num_vertices, edge_prob)
     adjacency = _check_adjacency(adjacency)
     num_vertices = adjacency.shape[0]
+    _check_maxcut_size(num_vertices)
     horizon = num_vertices + 2
     dim = horizon + horizon**2 + horizon**3
     theta = np.zeros((horizon, dim))
@@ -205,6 +245,12 @@ def maxcut(adjacency=None, key: jax.Array | None = None, num_vertices: int = 6, 
     theta[last, horizon + cut_position * horizon + last] = scale
     theta[last, last] = scale
     return LinearSoftmaxARPolicy(theta, cubic_sign_features, 2, norm_bound=scale * horizon)
+
+
+def _check_maxcut_size(num_vertices: int) -> None:
+    """θ of ``maxcut`` is [H, H + H² + H³] with H = n + 2."""
+    horizon = num_vertices + 2
+    check_allocation((horizon, horizon + horizon**2 + horizon**3), f"maxcut with num_vertices={num_vertices}")
 
 
 # --- scaling and random families -------------------------------------------------------------------
@@ -221,13 +267,18 @@ def bitstring(horizon: int = 16, coverage: float = 4.0, target=None, key: jax.Ar
     """
     horizon = check_positive_int(horizon, "horizon")
     num_prompts = check_positive_int(num_prompts, "num_prompts")
-    coverage = check_in_interval(coverage, "coverage", 1.0, 2.0**horizon, True, False)
+    check_allocation((num_prompts, horizon, 2, 2), f"bitstring with num_prompts={num_prompts}, horizon={horizon}")
+    # 2^H overflows a float beyond H = 1023, where every finite coverage is below it
+    coverage = check_in_interval(coverage, "coverage", 1.0, 2.0**horizon if horizon < 1024 else np.inf, True, False)
+    if key is not None:
+        check_key(key)
     if target is None:
         target = (np.ones((num_prompts, horizon), int) if key is None
                   else np.asarray(jax.random.bernoulli(key, 0.5, (num_prompts, horizon))).astype(int))
-    target = np.broadcast_to(np.asarray(target), (num_prompts, horizon)) if np.ndim(target) == 1 else np.asarray(target)
-    if target.shape != (num_prompts, horizon) or not np.isin(target, (0, 1)).all():
+    target = np.asarray(target)
+    if target.shape not in ((num_prompts, horizon), (horizon,)) or not np.isin(target, (0, 1)).all():
         raise ValueError(f"target must be 0/1 with shape ({num_prompts}, {horizon}) or ({horizon},), got {target.shape}")
+    target = np.broadcast_to(target, (num_prompts, horizon))
     q = coverage ** (-1.0 / horizon)
     rows = np.where(target[..., None] == np.arange(2), q, 1.0 - q)  # [X, H, 2]
     transitions = np.broadcast_to(rows[:, 1:, None, :], (num_prompts, horizon - 1, 2, 2))
@@ -252,15 +303,26 @@ def _tempered_dirichlet(key, shape, concentration, temperature):
         log_draws = jnp.log(jax.random.exponential(key, shape, dtype=jnp.float64))
     else:
         gammas = jax.random.gamma(key, concentration, shape, dtype=jnp.float64)
-        log_draws = jnp.log(jnp.maximum(gammas, jnp.finfo(jnp.float64).tiny))
-    return jax.nn.softmax(log_draws / temperature, axis=-1)
+        tiny = jnp.finfo(jnp.float64).tiny
+        log_draws = jnp.log(jnp.maximum(gammas, tiny))
+        if concentration < 1.0:  # draws below the smallest normal float: the same draw from loggamma, in log space
+            log_draws = jnp.where(gammas >= tiny, log_draws, jax.random.loggamma(key, concentration, shape, jnp.float64))
+    probs = jax.nn.softmax(log_draws / temperature, axis=-1)
+    # a temperature so small that log q / T overflows gives a NaN row; its limit is the row's argmax, reached by
+    # shifting the row by its maximum first (rows without NaN are kept as computed)
+    shifted = (log_draws - jnp.max(log_draws, axis=-1, keepdims=True)) / temperature
+    overflowed = jnp.any(jnp.isnan(probs), axis=-1, keepdims=True)
+    return jnp.where(overflowed, jax.nn.softmax(shifted, axis=-1), probs)
 
 
-def _random_params(num_prompts, vocab_size, horizon, concentration, temperature):
+def _random_params(key, num_prompts, vocab_size, horizon, concentration, temperature):
+    check_key(key)
     return (check_positive_int(num_prompts, "num_prompts"), check_positive_int(vocab_size, "vocab_size", minimum=2),
             check_positive_int(horizon, "horizon"),
-            check_in_interval(concentration, "concentration", 0.0, np.inf, False, False),
-            check_in_interval(temperature, "temperature", 0.0, np.inf, False, False))
+            check_normal_float(check_in_interval(concentration, "concentration", 0.0, np.inf, False, False),
+                               "concentration"),
+            check_normal_float(check_in_interval(temperature, "temperature", 0.0, np.inf, False, False),
+                               "temperature"))
 
 
 @register_family("random_tree")
@@ -269,7 +331,8 @@ def random_tree(key: jax.Array, num_prompts: int = 8, vocab_size: int = 2, horiz
     """Every conditional π_h(·|y_{<h}, x) ∝ q^(1/T), q ∼ Dirichlet(concentration·1) independently; μ uniform.
     Small T sharpens every conditional (π(y*) → 1), large T flattens (π(y*) → |V|^(−H))."""
     num_prompts, vocab_size, horizon, concentration, temperature = _random_params(
-        num_prompts, vocab_size, horizon, concentration, temperature)
+        key, num_prompts, vocab_size, horizon, concentration, temperature)
+    _check_tree("random_tree", num_prompts, vocab_size, horizon)
     shapes = tuple((num_prompts, vocab_size**h, vocab_size) for h in range(horizon))
     return TreePolicy(_tempered_dirichlets(key, shapes, concentration, temperature))
 
@@ -279,11 +342,22 @@ def random_markov(key: jax.Array, num_prompts: int = 8, vocab_size: int = 2, hor
                   temperature: float = 1.0, concentration: float = 1.0) -> MarkovPolicy:
     """Markov policy whose initial and transition rows are ∝ Dirichlet(concentration·1)^(1/T); μ uniform."""
     num_prompts, vocab_size, horizon, concentration, temperature = _random_params(
-        num_prompts, vocab_size, horizon, concentration, temperature)
+        key, num_prompts, vocab_size, horizon, concentration, temperature)
+    check_allocation((num_prompts, horizon, vocab_size, vocab_size),
+                     f"random_markov with num_prompts={num_prompts}, vocab_size={vocab_size}, horizon={horizon}")
     shapes = ((num_prompts, vocab_size), (num_prompts, horizon - 1, vocab_size, vocab_size))
     return MarkovPolicy(*_tempered_dirichlets(key, shapes, concentration, temperature))
 
 
 def sequences_of(policy) -> np.ndarray:
     """All |V|^H token sequences of ``policy`` in the enumeration order (for brute-force checks)."""
+    if not isinstance(policy, AutoregressivePolicy):
+        raise TypeError(f"policy must be an autoregressive policy (tree, Markov, linear softmax), got "
+                        f"{type(policy).__name__}")
+    if policy.horizon > 62:  # |V| ≥ 2, so |V|^H > 2^62 (checked before the power, which has H·log2|V| bits)
+        raise ValueError(f"sequences_of would enumerate |V|^H = {policy.vocab_size}^{policy.horizon} sequences, beyond "
+                         "int64 indices (2^62); use a smaller horizon")
+    check_index_range(policy.vocab_size, policy.horizon)
+    check_allocation((policy.num_responses, policy.horizon),
+                     f"sequences_of with vocab_size={policy.vocab_size}, horizon={policy.horizon}")
     return np.asarray(indices_to_sequences(jnp.arange(policy.num_responses), policy.vocab_size, policy.horizon))

@@ -11,6 +11,7 @@ The class Π = {π^I : I ∈ [M]^d} and its parameters (d rare prompts, M candid
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax
@@ -20,8 +21,9 @@ import numpy as np
 from sharpsim.classes.hard import HardClass, minimum_candidates
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import check_in_interval, check_positive_int
-from sharpsim.instances.registry import register_family
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int, is_concrete
+from sharpsim.instances.registry import check_key, register_family
+from sharpsim.policies.autoregressive import check_prompts
 
 DELTA_PER_EPS = 16.0  # Appendix H: Δ = 16ε, so an ε-sharp learner must get all but 1/16 of the rare prompts right
 
@@ -35,6 +37,11 @@ class HardPolicy:
 
     model_class: HardClass
     index: jax.Array
+
+    def __post_init__(self):
+        if not isinstance(self.model_class, HardClass):
+            raise TypeError(f"model_class must be a HardClass, got {type(self.model_class).__name__}")
+        self.model_class._check_index(self.index)  # the class owns the index convention
 
     @property
     def num_prompts(self) -> int:
@@ -54,6 +61,8 @@ class HardPolicy:
 
     def sample_prompts(self, key: jax.Array, num_prompts: int) -> jax.Array:
         """x ∼ μ: x_0 w.p. 1 − Δ, else a uniform rare prompt."""
+        num_prompts = check_positive_int(num_prompts, "num_prompts")
+        check_allocation((num_prompts,), f"HardPolicy.sample_prompts with num_prompts={num_prompts}")
         key_rare, key_which = jax.random.split(key)
         rare = jax.random.uniform(key_rare, (num_prompts,)) < self.model_class.delta
         which = jax.random.randint(key_which, (num_prompts,), 1, self.model_class.num_rare + 1, dtype=jnp.int64)
@@ -61,8 +70,12 @@ class HardPolicy:
 
     def sample_responses(self, key: jax.Array, prompts: jax.Array, num_samples: int) -> jax.Array:
         """y ∼ π^I(·|x): y_0 at x_0; at x_i the argmax w.p. top_mass, else a uniform one of the M − 1 others."""
+        num_samples = check_positive_int(num_samples, "num_samples")
+        if is_concrete(prompts):
+            check_prompts(prompts, self.num_prompts)
         prompts = jnp.asarray(prompts)
         shape = (*prompts.shape, num_samples)
+        check_allocation(shape, f"HardPolicy.sample_responses with num_samples={num_samples}")
         key_top, key_other = jax.random.split(key)
         top = jax.random.uniform(key_top, shape) < self.model_class.top_mass
         argmax = self.argmax_responses()[prompts][..., None]
@@ -72,7 +85,16 @@ class HardPolicy:
         return jnp.where(prompts[..., None] == 0, 0, responses)
 
     def log_prob(self, prompts: jax.Array, responses: jax.Array) -> jax.Array:
-        prompts, responses = jnp.broadcast_arrays(jnp.asarray(prompts), jnp.asarray(responses))
+        if is_concrete(prompts, responses):
+            check_prompts(prompts, self.num_prompts)
+            array = np.asarray(responses)
+            if not np.issubdtype(array.dtype, np.integer):
+                raise TypeError(f"responses must be integer response indices, got dtype {array.dtype}")
+            if array.size and (array.min() < 0 or array.max() >= self.num_responses):
+                raise ValueError(f"responses must lie in [0, {self.num_responses}); got values in "
+                                 f"[{array.min()}, {array.max()}]")
+        prompts, responses = jnp.asarray(prompts), jnp.asarray(responses)
+        prompts, responses = jnp.broadcast_arrays(prompts, responses)
         argmax = self.argmax_responses()[prompts]
         real = (responses >= 1) & (responses <= self.model_class.num_candidates)
         rare = jnp.where(responses == argmax, jnp.log(self.model_class.top_mass),
@@ -82,6 +104,7 @@ class HardPolicy:
 
     def to_tabular(self) -> TabularPolicy:
         """The [d + 1, M + 1] table (the referee's view)."""
+        self.model_class.check_table_fits("HardPolicy.to_tabular")
         return self.model_class.member_table(self.index)
 
 
@@ -97,7 +120,18 @@ def hard_parameters(coverage, eps, num_rare, gamma=0.5, p=1) -> dict:
     p = check_in_interval(p, "p", 1.0, np.inf, True, False)
     num_rare = check_positive_int(num_rare, "num_rare")
     delta = DELTA_PER_EPS * eps
-    exact = ((coverage ** p - (1.0 - delta)) / delta) ** (1.0 / p) / (1.0 - gamma) if coverage ** p > 1 - delta else 0
+    log_coverage_p = p * math.log(coverage)
+    if log_coverage_p < 700.0:
+        exact = ((coverage ** p - (1.0 - delta)) / delta) ** (1.0 / p) / (1.0 - gamma) if coverage ** p > 1 - delta else 0
+    else:  # C^p would overflow: the same M in log space, log M = log C + (log(1 − (1 − Δ)C^−p) − log Δ)/p − log(1 − γ)
+        log_excess = math.log1p(-(1.0 - delta) * math.exp(-log_coverage_p)) - math.log(delta)
+        log_m = math.log(coverage) + log_excess / p - math.log1p(-gamma)
+        exact = math.exp(log_m) if log_m < 709.0 else math.inf
+    if not math.isfinite(exact):
+        raise ValueError(
+            f"hard_parameters(coverage={coverage!r}, eps={eps!r}, p={p!r}, gamma={gamma!r}) needs a number of "
+            "candidates M beyond the float64 range; lower coverage or raise eps"
+        )
     num_candidates = max(8, minimum_candidates(gamma), int(round(exact)))
     return {"num_rare": num_rare, "num_candidates": num_candidates, "delta": delta, "gamma": gamma}
 
@@ -114,4 +148,6 @@ def hard(num_rare: int = 4, num_candidates: int = 16, delta: float = 0.25, gamma
         if key is not None:
             raise ValueError("give either key (a random member) or index (a chosen member), not both")
         return model_class.member(index)
+    if key is not None:
+        check_key(key)
     return model_class.random_member(jax.random.PRNGKey(0) if key is None else key)

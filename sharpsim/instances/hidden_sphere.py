@@ -100,6 +100,9 @@ def hidden_sphere(dimension: int = 12, scale: float = 0.5, margin: float = 0.5, 
     features[:num_codewords, :dimension] = points
     features[num_codewords, dimension] = 1.0
     theta_star = np.concatenate([scale * points[decoy], [scale + math.log1p(margin)]])
+    if not np.all(np.abs(theta_star) < 1e150):  # ‖θ*‖ and the logits would overflow float64
+        raise ValueError(f"scale={scale!r} is too large: ‖θ*‖ ≈ {scale:.3g} overflows float64 in the norm; use a "
+                         "scale below 1e150")
     logits = features @ theta_star
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
@@ -107,6 +110,9 @@ def hidden_sphere(dimension: int = 12, scale: float = 0.5, margin: float = 0.5, 
     if radius is None:
         log_term = math.log(2 * (num_codewords + 1) / delta)
         radius = float(np.linalg.norm(theta_star)) * max(3.0 * log_term / margin, 1.0 + 2.0 * log_term / margin)
+        if not math.isfinite(radius):
+            raise ValueError(f"margin={margin!r} is too small: the default radius ‖θ*‖·3·log(2|Y|/δ)/margin overflows "
+                             "float64; give radius explicitly or raise margin")
     radius = check_in_interval(radius, "radius", float(np.linalg.norm(theta_star)), np.inf, True, False)
     features = features[None]
     return HiddenSphereInstance(

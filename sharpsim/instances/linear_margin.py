@@ -27,7 +27,7 @@ import numpy as np
 
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.core.policy import TabularPolicy
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
 from sharpsim.instances.linear_instance import LinearInstance
 from sharpsim.instances.registry import register_family
 from sharpsim.instances.tabular import needle
@@ -60,6 +60,9 @@ def linear_margin(num_responses: int = 64, coverage: float = 8.0, margin: float 
     nuisance_scale = check_in_interval(nuisance_scale, "nuisance_scale", 0.0, np.inf, True, False)
     radius = check_in_interval(radius, "radius", 0.0, np.inf, False, False)
     seed = check_positive_int(seed, "seed", minimum=0)
+    margin = check_in_interval(margin, "margin", 0.0, np.inf, False, False)
+    check_allocation((num_responses, 1 + nuisance_dimension),
+                     f"linear_margin with num_responses={num_responses}, nuisance_dimension={nuisance_dimension}")
     probs = np.asarray(needle(1, num_responses, coverage, margin).probs, np.float64)
     nuisance = np.random.default_rng(seed).normal(size=(num_responses, nuisance_dimension))
     nuisance *= nuisance_scale / np.sqrt(max(nuisance_dimension, 1))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from sharpsim.core.policy import TabularPolicy
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.validation import as_float_array, check_allocation, check_in_interval, check_positive_int
 
 
 def rare_prompt_instance(num_rare: int, num_candidates: int, rare_mass: float,
@@ -38,6 +38,7 @@ def rare_prompt_instance(num_rare: int, num_candidates: int, rare_mass: float,
     width = num_candidates + 1 if num_responses is None else check_positive_int(num_responses, "num_responses")
     if width < num_candidates + 1:
         raise ValueError(f"num_responses must be ≥ num_candidates + 1 = {num_candidates + 1}, got {width}")
+    check_allocation((num_rare + 1, width), f"rare_prompt_instance with num_rare={num_rare}, num_responses={width}")
     probs = np.zeros((num_rare + 1, width))
     probs[0, 0] = 1.0
     probs[1:, 1:num_candidates + 1] = (1.0 - 2.0 / num_candidates) / (num_candidates - 1)
@@ -49,11 +50,11 @@ def rare_prompt_instance(num_rare: int, num_candidates: int, rare_mass: float,
 
 def rare_prompt_coverage(num_candidates, rare_mass):
     """C_cov = (1 − Δ) + Δ·M/2 of ``rare_prompt_instance`` (elementwise; M need not be an integer, so a theory
-    curve can follow the family smoothly). M > 0 and Δ ∈ (0, 1)."""
-    candidates = np.asarray(num_candidates, dtype=np.float64)
-    mass = np.asarray(rare_mass, dtype=np.float64)
-    if not np.all(candidates > 0):
-        raise ValueError(f"num_candidates must be > 0, got {num_candidates!r}")
+    curve can follow the family smoothly). M > 0 finite and Δ ∈ (0, 1)."""
+    candidates = as_float_array(num_candidates, "num_candidates")
+    mass = as_float_array(rare_mass, "rare_mass")
+    if not np.all((candidates > 0) & np.isfinite(candidates)):
+        raise ValueError(f"num_candidates must be > 0 and finite, got {num_candidates!r}")
     if not np.all((mass > 0) & (mass < 1)):
         raise ValueError(f"rare_mass must lie in (0, 1), got {rare_mass!r}")
     coverage = (1.0 - mass) + mass * candidates / 2.0

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.instances.linear_instance import LinearInstance
 from sharpsim.instances.registry import register_family
@@ -74,6 +74,8 @@ def lexicode(dimension: int, min_distance: int) -> np.ndarray:
     """
     dimension = check_positive_int(dimension, "dimension")
     min_distance = check_positive_int(min_distance, "min_distance")
+    if dimension <= MAX_DIMENSION:  # beyond it _lexicode refuses
+        check_allocation((1 << dimension,), f"lexicode with dimension={dimension} (the scan keeps all 2^d words)")
     return _lexicode(dimension, min_distance)
 
 
@@ -98,6 +100,7 @@ def _lexicode(dimension: int, min_distance: int) -> np.ndarray:
         code = np.sort(np.concatenate([code, code ^ basis_word]))
         distance = np.minimum(distance, distance[words ^ basis_word])
         candidate = basis_word + 1
+    check_allocation((code.size, dimension), f"lexicode with dimension={dimension}, min_distance={min_distance}")
     bits = ((code[:, None] >> np.arange(dimension - 1, -1, -1)[None, :]) & 1).astype(np.int64)
     bits.flags.writeable = False
     return bits
@@ -117,6 +120,9 @@ def sphere(dimension: int = 8, scale: float = 1.0, min_distance: int | None = No
       optimum: index of y* among the codewords; default the last one.
     """
     dimension = check_positive_int(dimension, "dimension", minimum=2)
+    if dimension > MAX_DIMENSION:
+        raise ValueError(f"dimension must be ≤ {MAX_DIMENSION} (the lexicode scan enumerates 2^d words), "
+                         f"got {dimension}")
     scale = check_in_interval(scale, "scale", 0.0, np.inf, False, False)
     delta = check_in_interval(delta, "delta", 0.0, 1.0, False, False)
     min_distance = math.ceil(dimension / 4) if min_distance is None else min_distance
@@ -132,11 +138,18 @@ def sphere(dimension: int = 8, scale: float = 1.0, min_distance: int | None = No
     probs /= probs.sum()
     distances = np.sum(bits != bits[optimum], axis=1)
     min_distance = int(np.min(distances[distances > 0]))  # the code's actual minimum distance (≥ the one asked)
-    margin = math.expm1(2.0 * scale * min_distance / dimension)
+    exponent = 2.0 * scale * min_distance / dimension
+    if exponent > 709.0:  # expm1 overflows float64
+        raise ValueError(f"scale={scale!r} is too large: γ_margin = exp(2·scale·h/d) − 1 = exp({exponent:.4g}) − 1 "
+                         f"overflows float64; use scale ≤ {709.0 * dimension / (2.0 * min_distance):.4g}")
+    margin = math.expm1(exponent)
     coverage = float(np.sum(np.exp(-2.0 * scale * distances / dimension)))
     if radius is None:
         log_term = math.log(2 * num_responses / delta)
         radius = scale * max(3.0 * log_term / margin, 1.0 + 2.0 * log_term / margin)
+        if not math.isfinite(radius):
+            raise ValueError(f"scale={scale!r} is too small: γ_margin = {margin:.3g} and the default radius "
+                             "scale·3·log(2|Y|/δ)/γ_margin overflows float64; give radius explicitly or raise scale")
     radius = check_in_interval(radius, "radius", scale, np.inf, True, False)  # π_base itself must be in Π_{φ,B}
     features = points[None, :, :]
     return SphereInstance(

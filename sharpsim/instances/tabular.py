@@ -7,13 +7,21 @@ explicit ``key``. All register with ``instances.registry`` (``make("needle", ...
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.policy import TabularPolicy
-from sharpsim.core.validation import check_in_interval, check_positive_int
-from sharpsim.instances.registry import register_family
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
+from sharpsim.instances.registry import check_key, check_normal_float, register_family
+
+
+def _check_table(family: str, num_prompts: int, num_responses: int) -> None:
+    """Refuse a [num_prompts, num_responses] table that would not fit in memory, before building it."""
+    check_allocation((num_prompts, num_responses),
+                     f"{family} with num_prompts={num_prompts}, num_responses={num_responses}")
 
 
 def _spread_rows(top: np.ndarray, top_count: np.ndarray, num_responses: int, runner_up: np.ndarray | None):
@@ -44,6 +52,7 @@ def needle(num_prompts: int = 4, num_responses: int = 64, coverage: float = 8.0,
     """
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_responses = check_positive_int(num_responses, "num_responses", minimum=2)
+    _check_table("needle", num_prompts, num_responses)
     coverage = check_in_interval(coverage, "coverage", 1.0, float(num_responses), True, False)
     p_star = 1.0 / coverage
     runner_up = None
@@ -69,6 +78,9 @@ def near_tie(num_prompts: int = 4, num_responses: int = 16, coverage: float = 4.
     """A needle whose runner-up is within a factor 1 + margin of the argmax (margin → 0 is the near-tie
     case that motivates the margin of Assumption 4.2: the RLHF reward must be optimized to high precision to
     separate y* from the runner-up):  C_cov = coverage, γ_margin = margin."""
+    _check_table("near_tie", check_positive_int(num_prompts, "num_prompts"),
+                 check_positive_int(num_responses, "num_responses", minimum=2))
+    margin = check_in_interval(margin, "margin", 0.0, np.inf, False, False)  # None would build a plain needle
     return needle(num_prompts, num_responses, coverage, margin, prompt_probs)
 
 
@@ -84,6 +96,7 @@ def two_type(num_prompts: int = 2, num_responses: int = 64, p_hi: float = 0.5, p
     """
     num_prompts = check_positive_int(num_prompts, "num_prompts", minimum=2)
     num_responses = check_positive_int(num_responses, "num_responses", minimum=2)
+    _check_table("two_type", num_prompts, num_responses)
     p_hi = check_in_interval(p_hi, "p_hi", 1.0 / num_responses, 1.0, False, True)
     p_lo = check_in_interval(p_lo, "p_lo", 1.0 / num_responses, p_hi, False, True)
     weight_lo = check_in_interval(weight_lo, "weight_lo", 0.0, 1.0, False, False)
@@ -104,6 +117,7 @@ def ties(num_prompts: int = 4, num_responses: int = 16, num_tied: int = 2, p_top
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_responses = check_positive_int(num_responses, "num_responses")
     num_tied = check_positive_int(num_tied, "num_tied")
+    _check_table("ties", num_prompts, num_responses)
     if num_tied > num_responses:
         raise ValueError(f"num_tied must be ≤ num_responses={num_responses}, got {num_tied}")
     p_top = check_in_interval(p_top, "p_top", 0.0, 1.0 / num_tied, False, True)
@@ -125,11 +139,25 @@ def dirichlet(key: jax.Array, num_prompts: int = 8, num_responses: int = 16, con
     or γ_margin (random); small T sharpens (C_cov → 1), large T flattens (C_cov → |Y|)."""
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_responses = check_positive_int(num_responses, "num_responses")
-    concentration = check_in_interval(concentration, "concentration", 0.0, np.inf, False, False)
-    temperature = check_in_interval(temperature, "temperature", 0.0, np.inf, False, False)
-    gammas = jax.random.gamma(key, concentration, (num_prompts, num_responses), dtype=jnp.float64)
-    # tempering in log space keeps tiny Dirichlet draws from underflowing to exact zeros
-    logits = jnp.log(jnp.maximum(gammas, jnp.finfo(jnp.float64).tiny)) / temperature
+    _check_table("dirichlet", num_prompts, num_responses)
+    concentration = check_normal_float(
+        check_in_interval(concentration, "concentration", 0.0, np.inf, False, False), "concentration")
+    temperature = check_normal_float(
+        check_in_interval(temperature, "temperature", 0.0, np.inf, False, False), "temperature")
+    check_key(key)
+    shape = (num_prompts, num_responses)
+    gammas = jax.random.gamma(key, concentration, shape, dtype=jnp.float64)
+    # tempering in log space keeps tiny Dirichlet draws from underflowing to exact zeros; a draw below the smallest
+    # normal float (small concentration) takes its log from loggamma, the same draw computed in log space
+    tiny = jnp.finfo(jnp.float64).tiny
+    log_draws = jnp.log(jnp.maximum(gammas, tiny))
+    if concentration < 1.0:
+        log_draws = jnp.where(gammas >= tiny, log_draws, jax.random.loggamma(key, concentration, shape, jnp.float64))
+    logits = log_draws / temperature
+    # a temperature so small that log q / T overflows: shift each such row by its maximum first (the limit is the
+    # row's argmax); rows that did not overflow keep the unshifted logits bit for bit
+    shifted = (log_draws - jnp.max(log_draws, axis=-1, keepdims=True)) / temperature
+    logits = jnp.where(jnp.all(jnp.isfinite(logits), axis=-1, keepdims=True), logits, shifted)
     return TabularPolicy.from_logits(logits)
 
 
@@ -142,10 +170,16 @@ def zipf(num_prompts: int = 4, num_responses: int = 64, exponent: float = 1.0, t
     """
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_responses = check_positive_int(num_responses, "num_responses", minimum=2)
+    _check_table("zipf", num_prompts, num_responses)
     exponent = check_in_interval(exponent, "exponent", 0.0, np.inf, False, False)
     temperature = check_in_interval(temperature, "temperature", 0.0, np.inf, False, False)
+    if key is not None:
+        check_key(key)
     ranks = np.tile(np.arange(1, num_responses + 1, dtype=np.float64), (num_prompts, 1))
     if key is not None:
         keys = jax.random.split(key, num_prompts)
         ranks = np.asarray(jax.vmap(lambda k, r: jax.random.permutation(k, r))(keys, jnp.asarray(ranks)))
-    return TabularPolicy.from_logits(-(exponent / temperature) * np.log(ranks))
+    # s/T beyond the float range (e.g. 1e300/1e-300) is the point mass on rank 1; a finite cap gives it (inf would
+    # make rank 1's logit inf·log 1 = NaN) and keeps every logit finite
+    power = min(exponent / temperature, float(np.finfo(np.float64).max) / max(1.0, math.log(num_responses)))
+    return TabularPolicy.from_logits(-power * np.log(ranks))

@@ -86,7 +86,7 @@ def test_tabular_bad_inputs():
         model_class.fit(np.array([0, 1]), np.array([0]))
     with pytest.raises(TypeError, match="prompts must be an integer array"):
         model_class.fit(np.array([0.0, 1.0]), np.array([0, 1]))
-    with pytest.raises(ValueError, match="weights must be finite and non-negative"):
+    with pytest.raises(ValueError, match=r"weights must be non-negative; entry \(1,\) is -1.0"):
         model_class.fit(np.array([0, 1]), np.array([0, 1]), np.array([1.0, -1.0]))
 
 

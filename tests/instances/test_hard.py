@@ -150,5 +150,5 @@ def test_bad_hard_parameters_are_refused():
         hard_parameters(coverage=4.0, eps=0.1, num_rare=2)
     with pytest.raises(ValueError, match=r"coverage must lie in \[1, inf\), got 0.5"):
         hard_parameters(coverage=0.5, eps=0.01, num_rare=2)
-    with pytest.raises(ValueError, match="unknown parameter"):
+    with pytest.raises(TypeError, match="unknown parameter"):
         make("hard", num_arms=3)

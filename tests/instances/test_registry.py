@@ -24,9 +24,10 @@ def test_make_equals_direct_builder():
 
 
 def test_make_errors():
-    with pytest.raises(ValueError, match=r"unknown instance family 'nope'; known families: .*dirichlet, .*needle"):
+    with pytest.raises(ValueError, match=r"unknown instance family 'nope' \(name must be a registered family\); "
+                                         r"known families: .*dirichlet, .*needle"):
         make("nope")
-    with pytest.raises(ValueError, match=r"family 'needle' got unknown parameter\(s\) \['foo'\]; it accepts \["):
+    with pytest.raises(TypeError, match=r"family 'needle' got unknown parameter\(s\) \['foo'\]; it accepts \["):
         make("needle", foo=1)
     with pytest.raises(ValueError, match=r"instance family 'needle' is already registered"):
         register_family("needle")(lambda: None)
