@@ -286,7 +286,10 @@ class Oracle:
     def _indices(self, values, name: str, size: int):
         """``values`` as an int array and its validity mask (None when known to be valid: concrete input is
         validated here and raises)."""
-        values = jnp.asarray(values)
+        try:
+            values = jnp.asarray(values)
+        except (TypeError, ValueError):  # strings, None, dicts: not an array of numbers at all
+            raise TypeError(f"{name} must be integer indices, got {type(values).__name__} {values!r:.60}") from None
         if not jnp.issubdtype(values.dtype, jnp.integer):
             raise TypeError(f"{name} must be integer indices, got dtype {values.dtype}")
         if is_concrete(values):

@@ -136,13 +136,15 @@ def _check_traced(probs, prompt_probs) -> None:
     check_rows_on_simplex(prompt_probs, "prompt_probs")
 
 
-def as_tabular(policy) -> TabularPolicy:
-    """The enumerated ``TabularPolicy`` of any policy that offers ``.to_tabular()`` (tabular, autoregressive)."""
+def as_tabular(policy, name: str = "policy") -> TabularPolicy:
+    """The enumerated ``TabularPolicy`` of any policy that offers ``.to_tabular()`` (tabular, autoregressive);
+    ``name`` is the caller's argument, named in the error for anything else."""
     if isinstance(policy, TabularPolicy):
         return policy
     to_tabular = getattr(policy, "to_tabular", None)
     if to_tabular is None:
+        hint = "; an Oracle hides its base: pass the instance itself" if type(policy).__name__ == "Oracle" else ""
         raise TypeError(
-            f"expected a TabularPolicy or a policy with .to_tabular(), got {type(policy).__name__}"
+            f"{name} must be a TabularPolicy or a policy with .to_tabular(), got {type(policy).__name__}{hint}"
         )
     return to_tabular()

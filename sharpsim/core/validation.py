@@ -183,8 +183,10 @@ def check_allocation(shape, name: str, itemsize: int = 8) -> None:
     size = entries * itemsize
     limit = max_array_bytes()
     if size > limit:
+        # beyond float range (sizes like 10**400) the size is shown as a power of two
+        amount = f"{size / 2**30:.3g} GiB" if size < 2**1000 else f"2^{size.bit_length() - 1} bytes"
         raise ValueError(
-            f"{name} is too large: arrays of shape {tuple(int(s) for s in shape)} would need about "
-            f"{size / 2**30:.3g} GiB, more than sharpsim allocates ({limit / 2**30:.3g} GiB: half this machine's "
-            f"memory, or {MEMORY_ENVIRONMENT_VARIABLE}); use a smaller size"
+            f"{name} is too large: arrays of shape {tuple(int(s) for s in shape)} would need about {amount}, more "
+            f"than sharpsim allocates ({limit / 2**30:.3g} GiB: half this machine's memory, or "
+            f"{MEMORY_ENVIRONMENT_VARIABLE}); use a smaller size"
         )

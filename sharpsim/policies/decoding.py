@@ -44,7 +44,7 @@ class Decoded:
 
 def _check_policy(policy) -> None:
     if not isinstance(policy, AutoregressivePolicy):
-        raise TypeError(f"expected an AutoregressivePolicy (tree, Markov or linear softmax), got {type(policy).__name__}")
+        raise TypeError(f"policy must be an AutoregressivePolicy (tree, Markov or linear softmax), got {type(policy).__name__}")
 
 
 def _prompts_or_all(policy, prompts) -> jax.Array:

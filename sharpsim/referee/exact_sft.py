@@ -63,9 +63,9 @@ def prompt_failure_probabilities(base, num_prompts: int, num_samples, delta, gam
     """[X, n+1]: f_x(c) = P[prompt x fails | c_x = c] for c = 0..n (c = 0: the uniform-unseen rule)."""
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
     gamma = check_gamma(gamma)
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     _check_table_size(base, num_prompts, "prompt_failure_probabilities(num_prompts)")
-    return _failure_table(as_tabular(base), num_prompts, num_samples, delta, gamma)
+    return _failure_table(as_tabular(base, "base"), num_prompts, num_samples, delta, gamma)
 
 
 @partial(jax.jit, static_argnums=1)
@@ -89,7 +89,7 @@ def _failure_table(base, num_prompts, num_samples, delta, gamma):
 def exact_sft_expected_error(base, num_prompts: int, num_samples, delta, gamma=0.0) -> jax.Array:
     """E[sharpening_error(π̂, π_base, δ, γ)] for SFT-Sharpening with Π_tab, n prompts and N samples, exactly."""
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     _check_table_size(base, num_prompts, "exact_sft_expected_error(num_prompts)")
     return _expected_error(base, num_prompts, num_samples, delta, check_gamma(gamma))
 
@@ -116,7 +116,7 @@ def exact_sft_error_distribution(
     """
     num_prompts, num_samples, delta = _check_arguments(num_prompts, num_samples, delta)
     max_states = check_positive_int(max_states, "max_states")
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     # the dynamic program's [n+1, n+1] transition matrices (steps, binomial law, failures, products)
     check_allocation((num_prompts + 1, num_prompts + 1), "exact_sft_error_distribution(num_prompts)", itemsize=5 * 8)
     failure = np.asarray(prompt_failure_probabilities(base, num_prompts, num_samples, delta, gamma))

@@ -109,7 +109,7 @@ def expected_log_likelihood(policy, base) -> jax.Array:
 
     max_π J(π) = E_x[log max_y π_base(y|x)], attained by any policy on y*(x).
     """
-    policy, base = as_tabular(policy), as_tabular(base)
+    policy, base = as_tabular(policy), as_tabular(base, "base")
     _check_same_shape(policy, base)
     p, q = policy.probs, base.probs
     terms = jnp.where(p > 0, p * _safe_log(q), 0.0)
@@ -138,7 +138,7 @@ def density_ratio_moment(policy, reference, beta) -> jax.Array:
     mass where π' has none. β > 0; with β = 1 and π' = π_base it is C_π.
     """
     beta = check_beta(beta)
-    policy, reference = as_tabular(policy), as_tabular(reference)
+    policy, reference = as_tabular(policy), as_tabular(reference, "reference")
     _check_same_shape(policy, reference)
     p, q = policy.probs, reference.probs
     terms = jnp.where(p > 0, p * jnp.exp(beta * (_safe_log(p) - _safe_log(q))), 0.0)
@@ -149,7 +149,7 @@ def density_ratio_moment(policy, reference, beta) -> jax.Array:
 def _stacked_probs(policies, base: TabularPolicy) -> jax.Array:
     """[K, X, Y] from a sequence of policies, or from one TabularPolicy with a leading batch axis (vmap output)."""
     if isinstance(policies, TabularPolicy) or hasattr(policies, "to_tabular"):
-        probs = as_tabular(policies).probs
+        probs = as_tabular(policies, "policies").probs
         return probs if probs.ndim == 3 else probs[None]
     policies = list(policies)
     if not policies:
@@ -167,7 +167,7 @@ def loss_concentrability(base, policies, beta) -> jax.Array:
     (the output of a ``vmap``). Lemma 4.1: C_{π_base/π*_β;β} ≤ |Y|.
     """
     beta = check_beta(beta)
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     stacked = _stacked_probs(policies, base)
     one = lambda probs: density_ratio_moment(base, TabularPolicy.tree_unflatten(None, (probs, base.prompt_probs)), beta)
     return jnp.max(jax.vmap(one)(stacked))
@@ -185,7 +185,7 @@ def reward_range(base) -> jax.Array:
     V_max gives them no mass (the paper's "for all (x, y)" would make R_max infinite on such instances).
     Theorem J.2 asks for R_max ≥ 1 + this value.
     """
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     return _support_max(-_safe_log(base.probs), base.probs > 0, base.prompt_probs)
 
 
@@ -195,7 +195,7 @@ def log_ratio_range(policy, base, beta) -> jax.Array:
     ``inf`` when the supports differ. For π*_β (Lemma J.3 style): V_max ≤ max log(π_base(y*)/π_base(y)) + β·R_max.
     """
     beta = check_beta(beta)
-    policy, base = as_tabular(policy), as_tabular(base)
+    policy, base = as_tabular(policy), as_tabular(base, "base")
     _check_same_shape(policy, base)
     p, q = policy.probs, base.probs
     values = jnp.abs(beta * (_safe_log(p) - _safe_log(q)))
@@ -216,6 +216,6 @@ def sharpening_beta(base, delta) -> jax.Array:
     non-argmax mass (any β works).
     """
     delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     gamma_margin = margin(base)
     return jnp.minimum(gamma_margin / 2.0, jnp.log1p(gamma_margin)) / jnp.log(2.0 * base.num_responses / delta)

@@ -91,7 +91,7 @@ def _check_same_shape(learned: TabularPolicy, base: TabularPolicy) -> None:
 
 def sharpness(learned, base, gamma=0.0) -> jax.Array:
     """[X]: s(x) = π̂(y*_γ(x)|x), with the argmax set y*_γ(x) taken from ``base`` (Definition 3.1 / F.1)."""
-    learned, base = as_tabular(learned), as_tabular(base)
+    learned, base = as_tabular(learned, "learned"), as_tabular(base, "base")
     _check_same_shape(learned, base)
     return jnp.sum(jnp.where(argmax_mask(base, gamma), learned.probs, 0.0), axis=-1)
 
@@ -107,7 +107,7 @@ def sharpening_error(learned, base, delta, gamma=0.0) -> jax.Array:
     (mass exactly 1 − δ counts as sharpened). Non-increasing in δ.
     """
     delta = _check_delta(delta)
-    base = as_tabular(base)
+    base = as_tabular(base, "base")
     failed = sharpness(learned, base, gamma) < 1.0 - delta
     return jnp.sum(jnp.where(failed, base.prompt_probs, 0.0))
 
@@ -120,20 +120,20 @@ def is_sharpened(learned, base, eps, delta, gamma=0.0) -> jax.Array:
 
 def hellinger_squared_per_prompt(policy, reference) -> jax.Array:
     """[X]: D_H²(π(·|x), π'(·|x)) = Σ_y (√π(y|x) − √π'(y|x))²  (the paper's convention, no ½; in [0, 2])."""
-    policy, reference = as_tabular(policy), as_tabular(reference)
+    policy, reference = as_tabular(policy), as_tabular(reference, "reference")
     _check_same_shape(policy, reference)
     return jnp.sum((jnp.sqrt(policy.probs) - jnp.sqrt(reference.probs)) ** 2, axis=-1)
 
 
 def hellinger_squared(policy, reference) -> jax.Array:
     """E_{x∼μ}[D_H²(π(·|x), π'(·|x))], μ from ``reference`` (Lemma F.1 measures MLE error this way)."""
-    reference = as_tabular(reference)
+    reference = as_tabular(reference, "reference")
     return jnp.sum(reference.prompt_probs * hellinger_squared_per_prompt(policy, reference))
 
 
 def kl_divergence_per_prompt(policy, reference) -> jax.Array:
     """[X]: KL(π(·|x) ‖ π'(·|x)) = Σ_y π log(π/π'), with 0·log 0 = 0 and ``inf`` when π' misses π's support."""
-    policy, reference = as_tabular(policy), as_tabular(reference)
+    policy, reference = as_tabular(policy), as_tabular(reference, "reference")
     _check_same_shape(policy, reference)
     p, q = policy.probs, reference.probs
     safe_q = jnp.where(q > 0, q, 1.0)
@@ -145,6 +145,6 @@ def kl_divergence_per_prompt(policy, reference) -> jax.Array:
 
 def kl_divergence(policy, reference) -> jax.Array:
     """D_KL(π ‖ π') = E_{x∼μ}[KL(π(·|x) ‖ π'(·|x))], μ from ``reference`` (Section 1 notation)."""
-    reference = as_tabular(reference)
+    reference = as_tabular(reference, "reference")
     per_prompt = kl_divergence_per_prompt(policy, reference)
     return jnp.sum(jnp.where(reference.prompt_probs > 0, reference.prompt_probs * per_prompt, 0.0))

@@ -37,7 +37,7 @@ class MassEstimate:
 
 def _check_targets(policy, targets) -> jax.Array:
     if not isinstance(policy, AutoregressivePolicy):
-        raise TypeError(f"expected an AutoregressivePolicy, got {type(policy).__name__}")
+        raise TypeError(f"policy must be an AutoregressivePolicy (tree, Markov or linear softmax), got {type(policy).__name__}")
     targets = jnp.asarray(targets)
     check_tokens(targets, policy.vocab_size, policy.horizon, "targets")
     if targets.shape != (policy.num_prompts, policy.horizon):

@@ -1,4 +1,5 @@
-"""Command line: ``sharpsim list``, ``sharpsim reproduce [--quick] [NAME ...]``, ``sharpsim run NAME|PATH --set k=v``.
+"""Command line: ``sharpsim list``, ``sharpsim reproduce [--quick] [NAME ...]``, ``sharpsim run NAME|PATH --set k=v``,
+``sharpsim explore [--x AXIS=V,...] [--y AXIS=V,...] [--methods ...]`` (a regime map, ``sharpsim.explore``).
 
 ``run`` takes a built-in experiment's name or the path of any experiment folder (``sweep.py`` + ``analysis.py``,
 see ``runner/experiment.py``), so a user's own experiment gets the same resume, progress bar and tidy tables."""
@@ -159,6 +160,43 @@ def command_run(arguments) -> int:
     return 0
 
 
+def command_explore(arguments) -> int:
+    from sharpsim.explore import axes, regime_map
+
+    if arguments.seeds is not None and arguments.seeds < 1:
+        raise ValueError(f"--seeds must be a positive integer, got {arguments.seeds}")
+    family = arguments.family or regime_map.DEFAULT_FAMILY
+    default_x, default_y = regime_map.default_axes(family)
+    x = axes.parse_axis(arguments.x, "--x") if arguments.x else default_x
+    y = axes.parse_axis(arguments.y, "--y") if arguments.y else default_y
+    # the default map's fixed parameters, unless an axis replaces them; what the user fixes is checked as given
+    params = {k: v for k, v in regime_map.DEFAULT_PARAMS.items() if k not in (x[0], y[0])} \
+        if arguments.family is None else {}
+    for text in arguments.param or []:
+        name, values = axes.parse_axis(text, "--param")
+        if len(values) != 1:
+            raise ValueError(f"--param {name}= takes one value, got {values}")
+        params[name] = values[0]
+    for name in ("eps", "delta", "rho"):
+        if getattr(arguments, name) is not None:
+            params[name] = getattr(arguments, name)
+    spec = axes.check_spec(family, x, y, params)
+    names = [n.strip() for n in arguments.methods.split(",")] if arguments.methods else \
+        list(regime_map.default_methods(family))
+    methods = regime_map.resolve_methods(names, family)
+    seeds = arguments.seeds or regime_map.DEFAULT_SEEDS
+    tag = short_hash(repr((family, x, y, sorted(params.items()), names, seeds, arguments.seed)), 8)
+    layout = regime_map.explore_layout(arguments.out, arguments.name, tag)
+    print(f"explore: family {family!r} {params}, {spec.x_axis} = {list(spec.x_values)}, "
+          f"{spec.y_axis} = {list(spec.y_values)}, methods {names}, {seeds} seeds")
+    output = regime_map.run_explore(spec, methods, layout, seeds=seeds, quick=arguments.quick, force=arguments.force,
+                                    base_seed=arguments.seed, progress=not arguments.no_progress,
+                                    wait=not arguments.no_wait)
+    print(_report(output))
+    print(f"  map:     {output.layout.results_dir / 'map.csv'}  (one row per instance and method)")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a mistake on the command line is one line too (with where to read the usage)."""
 
@@ -193,6 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="KEY=V1,V2", help="replace a grid axis (repeatable)")
     run.add_argument("--seeds", type=int, default=None, help="seeds per cell")
     common(run)
+    explore = sub.add_parser("explore", help="regime map: each method's m* over two instance quantities, and "
+                                             "where each method wins")
+    explore.add_argument("--x", metavar="AXIS=V1,V2", help="first axis, e.g. coverage=2,4,8,16 (default: the "
+                                                          "default map's)")
+    explore.add_argument("--y", metavar="AXIS=V1,V2", help="second axis, e.g. eps=0.05,0.1,0.2")
+    explore.add_argument("--family", default=None, help="instance family (default: needle with |X|=16, |Y|=64)")
+    explore.add_argument("--param", action="append", metavar="KEY=VALUE",
+                         help="a fixed family parameter or target (repeatable), e.g. num_responses=128")
+    explore.add_argument("--methods", default=None,
+                         help="comma-separated: bon, sft, adaptive_sft, rlhf, xpo, lower_bound, or MODULE:FUNCTION / "
+                              "path/to/file.py:FUNCTION (default: all but xpo, and an example user method)")
+    explore.add_argument("--seeds", type=int, default=None, help="seeds per cell (default 40)")
+    explore.add_argument("--eps", type=float, default=None, help="target ε when it is not an axis (default 0.1)")
+    explore.add_argument("--delta", type=float, default=None, help="target δ (default 0.25)")
+    explore.add_argument("--rho", type=float, default=None, help="failure probability ρ (default 0.1)")
+    explore.add_argument("--name", default=None,
+                         help="a named map: results/explore/NAME/ and figures/explore/NAME.png under --out "
+                              "(default: runs/explore-HASH/)")
+    common(explore)
     return parser
 
 
@@ -204,7 +261,8 @@ def main(argv=None) -> int:
     if getattr(arguments, "no_compile_cache", False):
         os.environ[ENVIRONMENT_VARIABLE] = "off"
     enable_compile_cache()
-    handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run}
+    handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run,
+                "explore": command_explore}
     try:
         return handlers[arguments.command](arguments)
     except USER_ERRORS as error:

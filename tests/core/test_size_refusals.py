@@ -48,6 +48,10 @@ def test_check_allocation_counts_in_python_integers_and_honours_the_override(mon
     check_allocation((limit // 8,), "fits")  # exactly the limit is allowed
     with pytest.raises(ValueError, match="'huge' is too large|huge is too large"):
         check_allocation((10**10, 10**10, 10**10), "huge")  # 10^30 entries: no int64 overflow to a small number
+    with pytest.raises(ValueError, match=r"about 2\^1331 bytes"):
+        check_allocation((10**400,), "beyond float range")  # the message itself must not overflow
+    with pytest.raises(ValueError, match="num_responses"):
+        ss.make("needle", num_responses=10**400)
     monkeypatch.setenv(MEMORY_ENVIRONMENT_VARIABLE, "1024")
     assert max_array_bytes() == 1024
     check_allocation((128,), "fits")

@@ -182,7 +182,7 @@ def test_temperature_sampling_tempers_each_conditional():
 # ---- bad inputs ------------------------------------------------------------------------------------------
 def test_decoders_reject_bad_inputs():
     tree = TreePolicy([np.full((1, 1, 2), 0.5), np.full((1, 2, 2), 0.5)], max_sequences=2)
-    with pytest.raises(TypeError, match="expected an AutoregressivePolicy"):
+    with pytest.raises(TypeError, match="policy must be an AutoregressivePolicy"):
         greedy_decode(TabularPolicy(np.full((1, 4), 0.25)))
     with pytest.raises(TypeError, match="viterbi_decode needs a MarkovPolicy"):
         viterbi_decode(tree)

@@ -235,7 +235,7 @@ def test_monte_carlo_target_mass_interval_covers_exact_mass():
         target_mass(policy, targets[0])
     with pytest.raises(ValueError, match="tokens must lie in"):
         target_mass(policy, targets + 5)
-    with pytest.raises(TypeError, match="expected an AutoregressivePolicy"):
+    with pytest.raises(TypeError, match="policy must be an AutoregressivePolicy"):
         target_mass(policy.to_tabular(), targets)
     with pytest.raises(ValueError, match="delta must lie in"):
         sequence_sharpening_error(policy, targets, 1.5)

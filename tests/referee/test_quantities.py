@@ -9,6 +9,8 @@ import math
 import jax
 import numpy as np
 import pytest
+
+from sharpsim import Oracle
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -391,9 +393,13 @@ def test_shape_mismatch_in_sharpening_error():
         sharpening_error(Q, P, 0.1)
 
 
-def test_non_policy_is_type_error():
-    with pytest.raises(TypeError, match="expected a TabularPolicy"):
+def test_non_policy_is_type_error_naming_the_argument():
+    with pytest.raises(TypeError, match="policy must be a TabularPolicy"):
         coverage_coefficient(np.array([[1.0]]))
+    with pytest.raises(TypeError, match="base must be a TabularPolicy.*Oracle hides its base"):
+        sharpening_error(P, Oracle(P), 0.1)
+    with pytest.raises(TypeError, match="learned must be a TabularPolicy"):
+        sharpening_error("abc", P, 0.1)
 
 
 def test_coverage_coefficient_stays_finite_for_large_p():
