@@ -69,6 +69,7 @@ def test_fit_names_bad_training_data(class_name, kind, data, error, message):
 
 
 @pytest.mark.parametrize("class_name", ["TabularClass", "LinearSoftmaxClass", "HardClass"])
+@pytest.mark.slow  # one compilation per class
 def test_fit_under_jit_trusts_its_data_and_agrees_with_the_eager_fit(class_name):
     """The checks run on concrete data only; traced data reach the fit unchecked, as before."""
     model_class = CLASSES[class_name]()

@@ -87,6 +87,7 @@ SEEDS = 16  # one batch size for every call: one compilation of the engine
 
 
 @pytest.mark.parametrize("beta", [1e-4, 0.3])
+@pytest.mark.slow  # compiles the RLHF engine (about 25 s)
 def test_tabular_rlhf_success_matches_numpy_on_prefixes(beta):
     policy = ss.make("needle", **POLICY)
     keys = jax.random.split(jax.random.PRNGKey(3), SEEDS)

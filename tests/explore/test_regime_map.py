@@ -37,6 +37,7 @@ def explored(tmp_path_factory):
     return spec, methods, layout, first, second
 
 
+@pytest.mark.slow  # shares a module fixture that runs a small map (about 45 s)
 def test_the_map_writes_its_table_and_figure_and_resumes(explored):
     spec, methods, layout, first, second = explored
     assert first.computed_cells == 2 * 3 and second.computed_cells == 0 and second.stored_cells == 6
@@ -46,6 +47,7 @@ def test_the_map_writes_its_table_and_figure_and_resumes(explored):
     assert layout.figure_path == layout.results_dir.parents[2] / "figures" / NAME / "tiny.png"
 
 
+@pytest.mark.slow  # shares a module fixture that runs a small map (about 45 s)
 def test_sft_m_star_is_the_measure_functions_value(explored):
     """The table's SFT m* against ``search_sft_optimum`` + ``allocation_threshold`` called directly at the cell."""
     spec, methods, layout, first, _ = explored
@@ -68,6 +70,7 @@ def test_sft_m_star_is_the_measure_functions_value(explored):
         assert exact >= 0.6
 
 
+@pytest.mark.slow  # shares a module fixture that runs a small map (about 45 s)
 def test_a_user_method_appears_in_table_and_figure(explored):
     spec, methods, layout, first, _ = explored
     table = pd.read_csv(layout.results_dir / "map.csv")
@@ -78,6 +81,7 @@ def test_a_user_method_appears_in_table_and_figure(explored):
     assert any("first_seen (user)" in title for title in first.summary["figure_panels"])
 
 
+@pytest.mark.slow  # shares a module fixture that runs a small map (about 45 s)
 def test_the_cheapest_map_agrees_with_the_table(explored):
     spec, methods, layout, _, _ = explored
     table = pd.read_csv(layout.results_dir / "map.csv")
@@ -167,6 +171,7 @@ def test_parse_axis_refuses_naming_the_argument(text):
         parse_axis(text, "--y")
 
 
+@pytest.mark.slow  # shares a module fixture that runs a small map (about 45 s)
 def test_the_cells_of_a_map_share_one_compilation(explored):
     """Every cell of a map is padded alike: a further SFT cell at another instance traces nothing new."""
     from sharpsim.explore.axes import build, quantities

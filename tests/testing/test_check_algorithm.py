@@ -123,6 +123,7 @@ def make_bad_policy(kind):
 
 
 # --- the honest algorithm -------------------------------------------------------------------------------
+@pytest.mark.slow  # jit, vmap and checked compilations (about 20 s)
 def test_an_honest_algorithm_passes_the_eager_jit_and_budget_checks():
     report = check_algorithm(make_empirical, checks=EAGER_CHECKS + ("jit", "budget"), keys=1)
     assert report.passed and all(result.passed for result in report.results), str(report)
