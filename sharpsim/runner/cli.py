@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
+from sharpsim.runner import check_command
 from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
 from sharpsim.runner.lock import FolderInUseError
 from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a named map: results/explore/NAME/ and figures/explore/NAME.png under --out "
                               "(default: runs/explore-HASH/)")
     common(explore)
+    check_command.add_parser(sub)
     return parser
 
 
@@ -262,7 +264,7 @@ def main(argv=None) -> int:
         os.environ[ENVIRONMENT_VARIABLE] = "off"
     enable_compile_cache()
     handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run,
-                "explore": command_explore}
+                "explore": command_explore, "check": check_command.command_check}
     try:
         return handlers[arguments.command](arguments)
     except USER_ERRORS as error:
