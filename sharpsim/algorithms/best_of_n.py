@@ -80,7 +80,9 @@ def best_of_n_law(policy, n) -> TabularPolicy:
         n = int(n)
     n = check_positive_int(n, "n")
     if is_concrete(n):
-        n = float(n)  # as a float: the law is finite for any n, also beyond int64 (n = 10**30 gives the argmax law)
+        # as a float: the law is finite for any n, also beyond int64 (n = 10**30 gives the argmax law); beyond
+        # 1e300 the law is the argmax law to float64 precision, and float(10**400) would overflow
+        n = float(min(n, 10**300))
     policy = as_tabular(policy)
     law = jax.vmap(lambda row: _best_of_n_row(row, n))(policy.probs)
     return TabularPolicy.tree_unflatten(None, (law, policy.prompt_probs))

@@ -272,6 +272,12 @@ def test_law_bad_n(n, err, message):
         best_of_n_law(NEEDLE_01, n)
 
 
+def test_law_beyond_float_range_is_the_argmax_law():
+    law = np.asarray(best_of_n_law(NEEDLE_01, 10**400).probs)
+    np.testing.assert_array_equal(law, np.asarray(best_of_n_law(NEEDLE_01, 10**300).probs))
+    assert np.all(np.isfinite(law))
+
+
 def test_law_takes_a_whole_float_count_like_the_integer():
     np.testing.assert_array_equal(best_of_n_law(NEEDLE_01, 7.0).probs, best_of_n_law(NEEDLE_01, 7).probs)
 

@@ -1,0 +1,198 @@
+"""Catalog entries of ``sharpsim.core`` (the oracle, tabular policies, the ledger) and ``sharpsim.policies``
+(autoregressive policies and decoding). See ``catalog.py`` for the format."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+import sharpsim as ss
+from tests.fuzz.harness import Entry
+from tests.fuzz.values import (
+    AR_POLICY, CALLABLE, FIX, GAMMA, HUGE_SIZES, INF, KEY, NAN, POLICY, POS, POS_INT, Kind, arr, fx, index_array,
+    bigram_features, interval, pos_int, prob_table, prob_vector,
+)
+
+
+def _in_range(high):
+    """A check that every integer leaf of an answer's first element lies in [0, high)."""
+    def check(result):
+        values = np.asarray(result[0] if isinstance(result, tuple) else result)
+        if values.size and (values.min() < 0 or values.max() >= high):
+            return f"indices outside [0, {high}): {values.ravel()[:6]}"
+        return None
+    return check
+
+
+PROMPTS = index_array(2)            # the fixtures have 2 prompts
+RESPONSES = index_array(3)          # ... and 3 responses (tabular)
+TOKENS = Kind([[[0, 2], [1, 0]], [[0, -1], [1, 0]], [[0.0, 1.0], [1.0, 0.0]], [0, 1, 0], [[0, 1, 0], [1, 0, 1]],
+               "ab", None, [["a", "b"], ["c", "d"]]])   # token sequences [X, H=2] over V=2
+WRONG_RULE = arr("stop_rule returning shape [5]", lambda: (lambda k, running_max: jnp.ones(5, bool)))
+ACTIVE = Kind(["abc", [True, False, True], [[True, False]] * 3, [0.5, 2.0]])
+
+ENTRIES = [
+    # --- core: the oracle --------------------------------------------------------------------------------
+    Entry("Oracle", "core", lambda **kw: ss.Oracle(**kw), {"base": fx("tab"), "budget": None},
+          bad={"base": Kind(["abc", None, {"a": 1}, fx("oracle"), fx("tab_class"),
+                             arr("ndarray[2,3]", lambda: FIX.probs)]),
+               "budget": pos_int(0) + [2**63, 10**30]},
+          extreme={"budget": [2**62, 0]}, fast=("base", "budget")),
+    Entry("Oracle.draw_prompts", "core", lambda **kw: FIX.oracle.draw_prompts(**kw),
+          {"key": fx("key"), "num_prompts": 3},
+          bad={"key": KEY, "num_prompts": POS_INT}, either={"num_prompts": [10**10, *HUGE_SIZES]},
+          check=_in_range(2), fast=("num_prompts",)),
+    Entry("Oracle.sample", "core", lambda **kw: FIX.oracle.sample(**kw),
+          {"key": fx("key"), "prompts": np.array([0, 1]), "num_samples": 3, "active": None},
+          bad={"key": KEY, "prompts": PROMPTS, "num_samples": POS_INT, "active": ACTIVE},
+          either={"num_samples": HUGE_SIZES}, extreme={"prompts": [np.zeros(0, np.int64)]},
+          check=lambda result: _in_range(3)(result[0].responses), fast=("num_samples", "prompts")),
+    Entry("Oracle.evaluate", "core", lambda **kw: FIX.oracle.evaluate(**kw),
+          {"prompts": np.array([0, 1]), "responses": np.array([2, 0])},
+          bad={"prompts": PROMPTS + [[0, 0, 0]], "responses": RESPONSES + [[0, 0, 0]]}),
+    Entry("Oracle.sample_until", "core", lambda **kw: FIX.oracle.sample_until(**kw),
+          {"key": fx("key"), "prompts": np.array([0, 1]), "max_samples": 4,
+           "stop_rule": arr("rule k >= 2", lambda: (lambda k, running_max: k >= 2)), "active": None},
+          bad={"key": KEY, "prompts": PROMPTS, "max_samples": POS_INT, "stop_rule": CALLABLE + [WRONG_RULE],
+               "active": ACTIVE},
+          either={"max_samples": HUGE_SIZES}, allow_inf=True),
+    Entry("Oracle.check_affordable", "core", lambda **kw: ss.Oracle(FIX.tab, budget=100).check_affordable(**kw),
+          {"samples": 3, "evaluations": 0},
+          bad={"samples": Kind([-1, 2.5, "3", None, NAN, True, 10**30]), "evaluations": Kind([-1, 2.5, "3", None])}),
+    Entry("QueryCount", "core", lambda **kw: ss.QueryCount(**kw), {"prompts": 1, "samples": 2, "evaluations": 0},
+          bad={name: Kind([-1, 2.5, "3", None, NAN, True, [1, -1], 10**30])
+               for name in ("prompts", "samples", "evaluations")}),
+    Entry("QueryCount.zero", "core", lambda: ss.QueryCount.zero(), {}),
+    # --- core: tabular policies ----------------------------------------------------------------------------
+    Entry("TabularPolicy", "core", lambda **kw: ss.TabularPolicy(**kw), {"probs": fx("probs"), "prompt_probs": None},
+          bad={"probs": prob_table((2, 3)), "prompt_probs": prob_vector(2)},
+          extreme={"probs": [arr("tiny and tied rows", lambda: np.asarray(FIX.tab_tiny.probs))],
+                   "prompt_probs": [[1.0, 0.0], [1 - 1e-300, 1e-300]]},
+          fast=("probs", "prompt_probs")),
+    Entry("TabularPolicy.from_logits", "core", lambda **kw: ss.TabularPolicy.from_logits(**kw),
+          {"logits": np.zeros((2, 3)), "prompt_probs": None},
+          bad={"logits": Kind([np.zeros((2, 0)), np.zeros((0, 3)), np.zeros(3), np.zeros((1, 2, 3)),
+                               np.array([[NAN, 0, 0], [0, 0, 0]]), np.array([[INF, 0, 0], [0, 0, 0]]),
+                               np.array([[-INF] * 3, [0, 0, 0]]), [["a", "b", "c"]] * 2, "abc", None]),
+               "prompt_probs": prob_vector(2)},
+          extreme={"logits": [np.array([[1e300, -1e300, 0.0], [-INF, 700.0, 700.0]])]}, fast=("logits",)),
+    Entry("TabularPolicy.replace", "core", lambda **kw: FIX.tab.replace(**kw), {"probs": None, "prompt_probs": None},
+          bad={"probs": prob_table((2, 3)) + [np.full((3, 3), 1 / 3)], "prompt_probs": prob_vector(2)}),
+    Entry("TabularPolicy.to_tabular", "core", lambda: FIX.tab.to_tabular(), {}),
+    Entry("TabularPolicy.sample_prompts", "core", lambda **kw: FIX.tab.sample_prompts(**kw),
+          {"key": fx("key"), "num_prompts": 3}, bad={"key": KEY, "num_prompts": POS_INT},
+          either={"num_prompts": HUGE_SIZES}, check=_in_range(2)),
+    Entry("TabularPolicy.sample_responses", "core", lambda **kw: FIX.tab.sample_responses(**kw),
+          {"key": fx("key"), "prompts": np.array([0, 1]), "num_samples": 3},
+          bad={"key": KEY, "prompts": PROMPTS, "num_samples": POS_INT}, either={"num_samples": HUGE_SIZES},
+          check=_in_range(3)),
+    Entry("TabularPolicy.log_prob", "core", lambda **kw: FIX.tab.log_prob(**kw),
+          {"prompts": np.array([0, 1]), "responses": np.array([2, 0])},
+          bad={"prompts": PROMPTS + [[0, 0, 0]], "responses": RESPONSES + [[0, 0, 0]]}),
+    Entry("as_tabular", "core", lambda **kw: ss.as_tabular(**kw), {"policy": fx("tree")},
+          bad={"policy": POLICY}, extreme={"policy": [fx("tab_tiny"), fx("lsar")]}),
+    # --- policies: autoregressive representations ------------------------------------------------------------
+    Entry("TreePolicy", "policies", lambda **kw: ss.TreePolicy(**kw),
+          {"levels": arr("levels of V=2, H=2", lambda: FIX.tree.levels), "prompt_probs": None, "max_sequences": 16},
+          bad={"levels": Kind([[], "abc", None, arr("one array", lambda: np.full((2, 1, 2), 0.5)),
+                               [np.full((2, 1, 2), 0.5), np.full((2, 3, 2), 0.5)], [np.full((2, 1, 1), 1.0)],
+                               [np.array([[[NAN, 1.0]], [[0.5, 0.5]]])], [np.array([[[-0.5, 1.5]], [[0.5, 0.5]]])],
+                               [[[["a", "b"]]]]]),
+               "prompt_probs": prob_vector(2), "max_sequences": POS_INT},
+          extreme={"max_sequences": [10**30]}),
+    Entry("TreePolicy.from_logits", "policies", lambda **kw: ss.TreePolicy.from_logits(**kw),
+          {"level_logits": [np.zeros((2, 1, 2)), np.zeros((2, 2, 2))], "prompt_probs": None, "max_sequences": 16},
+          bad={"level_logits": Kind([[], "abc", None, [np.zeros((2, 1, 2)), np.zeros((2, 3, 2))],
+                                     [np.full((2, 1, 2), NAN)], [np.full((2, 1, 2), -INF)], [[[["a", "b"]]]]]),
+               "prompt_probs": prob_vector(2), "max_sequences": POS_INT}),
+    Entry("TreePolicy.from_joint", "policies", lambda **kw: ss.TreePolicy.from_joint(**kw),
+          {"probs": np.full((2, 4), 0.25), "vocab_size": 2, "prompt_probs": None, "max_sequences": 16},
+          bad={"probs": prob_table((2, 4)) + [np.full((2, 3), 1 / 3)], "vocab_size": pos_int(2) + [3, 10**9],
+               "prompt_probs": prob_vector(2), "max_sequences": POS_INT}, fast=("vocab_size",)),
+    Entry("MarkovPolicy", "policies", lambda **kw: ss.MarkovPolicy(**kw),
+          {"initial": arr("initial [2, 2]", lambda: np.asarray(FIX.markov.initial)),
+           "transitions": arr("transitions [2, 1, 2, 2]", lambda: np.asarray(FIX.markov.transitions)),
+           "prompt_probs": None, "max_sequences": 16},
+          bad={"initial": prob_table((2, 2)),
+               "transitions": Kind([np.full((2, 1, 2, 3), 1 / 3), np.full((2, 1, 2), 0.5), np.full((2, 1, 2, 2), NAN),
+                                    np.full((2, 1, 2, 2), 0.7), "abc", None, np.zeros((2, 1, 2, 0))]),
+               "prompt_probs": prob_vector(2), "max_sequences": POS_INT},
+          extreme={"transitions": [np.full((2, 0, 2, 2), 0.5), np.full((2, 200, 2, 2), 0.5)]}),
+    Entry("MarkovPolicy.from_logits", "policies", lambda **kw: ss.MarkovPolicy.from_logits(**kw),
+          {"initial_logits": np.zeros((2, 2)), "transition_logits": np.zeros((2, 1, 2, 2)), "prompt_probs": None,
+           "max_sequences": 16},
+          bad={"initial_logits": Kind([np.full((2, 2), NAN), np.full((2, 2), -INF), np.zeros((2, 0)), "abc", None]),
+               "transition_logits": Kind([np.full((2, 1, 2, 2), NAN), np.zeros((2, 1, 2, 3)), "abc", None]),
+               "prompt_probs": prob_vector(2), "max_sequences": POS_INT}),
+    Entry("LinearSoftmaxARPolicy", "policies", lambda **kw: ss.LinearSoftmaxARPolicy(**kw),
+          {"theta": np.array([[1.0, -0.5], [0.3, 0.8]]), "feature_map": bigram_features,
+           "vocab_size": 2, "num_prompts": 2, "prompt_probs": None, "norm_bound": None, "max_sequences": 16},
+          bad={"theta": Kind([np.zeros(2), np.zeros((2, 3)), np.full((2, 2), NAN), np.full((2, 2), INF),
+                              np.zeros((0, 2)), "abc", None, [["a", "b"]] * 2]),
+               "feature_map": CALLABLE + [arr("lambda returning a float", lambda: (lambda x, t, h: 1.0))],
+               "vocab_size": pos_int(2), "num_prompts": POS_INT, "prompt_probs": prob_vector(2) + [[0.2, 0.3, 0.5]],
+               "norm_bound": interval(0.0, INF, True, False, extra=[0.1]), "max_sequences": POS_INT},
+          either={"vocab_size": HUGE_SIZES}),
+    Entry("LinearSoftmaxARPolicy.with_theta", "policies", lambda **kw: FIX.lsar.with_theta(**kw),
+          {"theta": np.zeros((2, 2))}, bad={"theta": Kind([np.zeros(3), np.full((2, 2), NAN), "abc", None])}),
+    Entry("LinearSoftmaxARPolicy.features", "policies", lambda **kw: FIX.lsar.features(**kw),
+          {"prompts": np.array([0, 1]), "tokens": np.array([[0, 1], [1, 0]]), "position": 1},
+          bad={"prompts": PROMPTS, "tokens": TOKENS, "position": Kind([2, -1, 0.5, "1", None])}),
+    Entry("LinearSoftmaxARPolicy.next_token_log_probs", "policies",
+          lambda **kw: FIX.lsar.next_token_log_probs(**kw),
+          {"prompts": np.array([0, 1]), "tokens": np.array([[0, 1], [1, 0]]), "position": 1},
+          bad={"prompts": PROMPTS, "tokens": TOKENS, "position": Kind([2, -1, 0.5, "1", None])}),
+    Entry("TreePolicy.next_token_log_probs", "policies", lambda **kw: FIX.tree.next_token_log_probs(**kw),
+          {"prompts": np.array([0, 1]), "tokens": np.array([[0, 1], [1, 0]]), "position": 1},
+          bad={"prompts": PROMPTS, "tokens": TOKENS, "position": Kind([2, -1, 0.5, "1", None])}),
+    Entry("MarkovPolicy.next_token_log_probs", "policies", lambda **kw: FIX.markov.next_token_log_probs(**kw),
+          {"prompts": np.array([0, 1]), "tokens": np.array([[0, 1], [1, 0]]), "position": 1},
+          bad={"prompts": PROMPTS, "tokens": TOKENS, "position": Kind([2, -1, 0.5, "1", None])}),
+    # the interface every autoregressive policy inherits (called on the tree fixture)
+    Entry("AutoregressivePolicy.with_max_sequences", "policies", lambda **kw: FIX.tree.with_max_sequences(**kw),
+          {"max_sequences": 8}, bad={"max_sequences": POS_INT}, extreme={"max_sequences": [10**30]}),
+    Entry("AutoregressivePolicy.to_tabular", "policies", lambda **kw: FIX.tree.to_tabular(**kw),
+          {"max_sequences": None}, bad={"max_sequences": POS_INT + [3]}, extreme={"max_sequences": [10**30]}),
+    Entry("AutoregressivePolicy.sample_prompts", "policies", lambda **kw: FIX.tree.sample_prompts(**kw),
+          {"key": fx("key"), "num_prompts": 3}, bad={"key": KEY, "num_prompts": POS_INT},
+          either={"num_prompts": HUGE_SIZES}, check=_in_range(2)),
+    Entry("AutoregressivePolicy.sample_responses", "policies", lambda **kw: FIX.tree.sample_responses(**kw),
+          {"key": fx("key"), "prompts": np.array([0, 1]), "num_samples": 3, "temperature": 1.0},
+          bad={"key": KEY, "prompts": PROMPTS, "num_samples": POS_INT, "temperature": POS},
+          either={"num_samples": HUGE_SIZES}, extreme={"temperature": [1e-300, 1e300]}, check=_in_range(2)),
+    Entry("AutoregressivePolicy.log_prob", "policies", lambda **kw: FIX.tree.log_prob(**kw),
+          {"prompts": np.array([0, 1]), "responses": np.array([[0, 1], [1, 0]])},
+          bad={"prompts": PROMPTS, "responses": TOKENS}),
+    Entry("AutoregressivePolicy.from_joint", "policies", lambda **kw: ss.AutoregressivePolicy.from_joint(**kw),
+          {"probs": np.full((2, 4), 0.25), "vocab_size": 2, "prompt_probs": None, "max_sequences": 16},
+          bad={"probs": prob_table((2, 4)), "vocab_size": pos_int(2) + [3], "prompt_probs": prob_vector(2),
+               "max_sequences": POS_INT}),
+    # --- policies: decoding --------------------------------------------------------------------------------
+    Entry("greedy_decode", "policies", lambda **kw: ss.greedy_decode(**kw), {"policy": fx("tree"), "prompts": None},
+          bad={"policy": AR_POLICY, "prompts": PROMPTS}, check=_in_range(2), fast=("policy",)),
+    Entry("beam_search", "policies", lambda **kw: ss.beam_search(**kw),
+          {"policy": fx("tree"), "width": 2, "prompts": None},
+          bad={"policy": AR_POLICY, "width": POS_INT, "prompts": PROMPTS}, either={"width": HUGE_SIZES},
+          allow_inf=True),
+    Entry("sample_with_temperature", "policies", lambda **kw: ss.sample_with_temperature(**kw),
+          {"key": fx("key"), "policy": fx("markov"), "prompts": np.array([0, 1]), "num_samples": 2, "temperature": 0.5},
+          bad={"key": KEY, "policy": AR_POLICY, "prompts": PROMPTS, "num_samples": POS_INT, "temperature": POS},
+          either={"num_samples": HUGE_SIZES}, extreme={"temperature": [1e-300, 1e300]}, check=_in_range(2)),
+    Entry("sequence_argmax", "policies", lambda **kw: ss.sequence_argmax(**kw),
+          {"policy": fx("tree"), "max_sequences": None},
+          bad={"policy": AR_POLICY, "max_sequences": POS_INT + [3]}, extreme={"max_sequences": [10**30]}),
+    Entry("in_argmax_set", "policies", lambda **kw: ss.in_argmax_set(**kw),
+          {"policy": fx("tree"), "sequences": np.array([[0, 0], [1, 1]]), "gamma": 0.0, "max_sequences": None},
+          bad={"policy": AR_POLICY, "sequences": TOKENS, "gamma": GAMMA, "max_sequences": POS_INT + [3]}),
+    Entry("viterbi_decode", "policies", lambda **kw: ss.viterbi_decode(**kw), {"policy": fx("markov")},
+          bad={"policy": AR_POLICY + [fx("tree")]}),
+    Entry("sequences_to_indices", "policies", lambda **kw: ss.sequences_to_indices(**kw),
+          {"sequences": np.array([[0, 1], [1, 1]]), "vocab_size": 2},
+          bad={"sequences": Kind([[[0, 2]], [[0, -1]], [[0.5, 1.0]], "ab", None, [["a", "b"]], 3]),
+               "vocab_size": pos_int(2)}, either={"vocab_size": [10**30]}),
+    Entry("indices_to_sequences", "policies", lambda **kw: ss.indices_to_sequences(**kw),
+          {"indices": np.array([0, 3]), "vocab_size": 2, "horizon": 2},
+          bad={"indices": Kind([[4], [-1], [0.5], "ab", None, ["a"]]), "vocab_size": pos_int(2),
+               "horizon": POS_INT},
+          either={"vocab_size": [10**30], "horizon": HUGE_SIZES}),
+]
