@@ -351,6 +351,7 @@ def test_monte_carlo_success_rate_within_wilson_interval():
     assert low <= 1 - 0.72**MC_N <= high
 
 
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_best_of_n_vmapped_over_seeds_and_jitted():
     policy = TabularPolicy(MC_PROBS)
     prompts = jnp.repeat(jnp.arange(3), 500)

@@ -144,6 +144,7 @@ def test_linear_softmax_recovers_scaled_theta():
     assert int(result.queries.samples) == 1024
 
 
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_linear_softmax_reports_non_convergence():
     model_class, _, base = _linear_instance(max_steps=2)
     result, _ = run_rlhf(jax.random.PRNGKey(3), Oracle(base), model_class, num_prompts=512, beta=0.25)

@@ -49,6 +49,7 @@ def test_sft_query_counts_are_exactly_n_times_N_eager_jit_and_vmap():
     np.testing.assert_array_equal(np.asarray(results.queries.prompts), np.full(5, 13))
 
 
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_sft_fits_the_class_on_its_best_of_n_picks():
     result, _ = sft_sharpen(jax.random.PRNGKey(2), Oracle(BASE), TabularClass.like(BASE), 40, 3)
     prompts, responses = np.asarray(result.prompts), np.asarray(result.responses)

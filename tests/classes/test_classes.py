@@ -250,6 +250,7 @@ def _jitted_fit(features, radius, prompts, responses):
     return LinearSoftmaxClass(features, radius, max_steps=20000).fit(prompts, responses)
 
 
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_linear_softmax_reports_non_convergence_and_handles_no_data():
     rng = np.random.default_rng(6)
     features = rng.normal(size=(3, 4, 3))

@@ -8,7 +8,7 @@ the catalog run first, then hypothesis draws more from each argument's strategy 
 reproducible). ``harness`` says how a case is judged; huge sizes run in a memory-capped child process.
 
 The default suite fuzzes a representative subset (the issue's examples and a few arguments per package, the
-entries' ``fast`` arguments); ``-m slow`` fuzzes everything. ``python -m tests.fuzz.report`` prints every failing
+entries' ``fast`` arguments); ``-m slow`` fuzzes everything, including the huge values in the child process. ``python -m tests.fuzz.report`` prints every failing
 case grouped by package.
 """
 
@@ -143,8 +143,8 @@ def _known_open_guarded(case_id: str) -> bool:
     return any(case_id.startswith(prefix) for prefix in KNOWN_OPEN_GUARDED)
 
 
-@pytest.mark.parametrize("fast", [pytest.param(True, id="fast"), pytest.param(False, id="all",
-                                                                               marks=pytest.mark.slow)])
+@pytest.mark.parametrize("fast", [pytest.param(True, id="fast", marks=pytest.mark.slow),
+                                  pytest.param(False, id="all", marks=pytest.mark.slow)])
 def test_huge_values_are_refused_not_attempted(fast):
     """Huge sizes (and other values of magnitude ≥ 1e5) run in a memory-capped child process: a refusal must be
     named and immediate; an attempt shows up as a memory error, a crash or a timeout."""

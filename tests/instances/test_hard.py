@@ -52,6 +52,7 @@ def test_make_builds_the_member_of_the_given_index():
 
 @settings(deadline=None, max_examples=30, derandomize=True)
 @given(instances)
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_family_matches_numpy_construction(params):
     """Every (d, M) is embedded in one padded shape, so the jitted referee compiles once for all examples."""
     d, M, delta, gamma, seed = params

@@ -158,6 +158,7 @@ def test_linear_softmax_validation():
         LinearSoftmaxARPolicy(theta, lambda x, t, h: float(h), VOCAB)
 
 
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_enumeration_limit_applies_to_every_representation():
     for policy in example_policies().values():
         small = policy.with_max_sequences(26)

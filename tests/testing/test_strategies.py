@@ -59,6 +59,7 @@ def test_extreme_rows_are_valid_and_stay_normal_floats(row):
     ss.TabularPolicy(row[None])
 
 
+@pytest.mark.slow  # compiles several jitted programs; the slow suite (CI) runs it
 def test_extreme_rows_reach_1e_300_and_near_ties_of_1e_15():
     row = find(strategies.prob_rows(4, extreme=True), lambda r: 0 < r[r > 0].min() <= 1e-299)
     assert row[row > 0].min() >= TINY
