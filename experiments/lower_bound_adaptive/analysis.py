@@ -127,11 +127,12 @@ def summarize(table: pd.DataFrame) -> dict:
                       "thm_d2_curve": fit_loglog_slope(eps[part], rows.thm_d2[part]).slope,
                       "exact_curve": fit_loglog_slope(eps[part], rows.exact_m_star[part]).slope,
                       "ratio_slope": fit_loglog_slope(eps[part], rows.ratio[part]).slope}
-    drift = boot[:, -1] / rows.thm_d2.iloc[-1] / (boot[:, 0] / rows.thm_d2.iloc[0])
+    # a single ε has no drift to report (and a resample of zero mean samples would divide 0 by 0)
+    drift = boot[:, -1] / rows.thm_d2.iloc[-1] / (boot[:, 0] / rows.thm_d2.iloc[0]) if len(eps) > 1 else None
     extension = exact_extension()
     return {"cells": rows.to_dict(orient="records"), "local_slopes": slopes, "fits": fits,
             "ratio_smallest_over_largest_eps": {"value": float(rows.ratio.iloc[-1] / rows.ratio.iloc[0]),
-                                                "interval": _interval(drift)},
+                                                "interval": None if drift is None else _interval(drift)},
             "exact_vs_measured_max_relative_gap": float(np.max(np.abs(rows.m_star / rows.exact_m_star - 1))),
             "limit_ratio": limit_ratio(), "exact_extension": extension.to_dict(orient="records"),
             "method": f"{CONFIDENCE:.0%} percentile bootstrap, {RESAMPLES} resamples (trials multinomial over the "

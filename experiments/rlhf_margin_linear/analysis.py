@@ -52,10 +52,14 @@ def _resampled_thresholds(rows, rng) -> np.ndarray:
 def _bootstrap(cells_rows, margins, seed: int = 0):
     """Parametric bootstrap of the slope: per budget successes ∼ Binomial(trials, observed fraction), m* recomputed,
     slope refitted; 95% percentile interval (``bootstrap_slope_interval``). Resamples whose m* is beyond the
-    searched budgets are dropped (their count is returned)."""
+    searched budgets are dropped (their count is returned); None on fewer than three margins, like the t-interval."""
+    if len(margins) < 3:
+        return None
     rng = np.random.default_rng(seed)
     draws = np.stack([_resampled_thresholds(rows, rng) for rows in cells_rows], axis=1)  # [RESAMPLES, margins]
     finite = np.all(np.isfinite(draws), axis=1)
+    if not finite.any():
+        return {"slope_low": None, "slope_high": None, "resamples": 0, "dropped": int((~finite).sum())}
     low, high = bootstrap_slope_interval(margins, draws[finite])
     return {"slope_low": low, "slope_high": high, "resamples": int(finite.sum()), "dropped": int((~finite).sum())}
 
