@@ -6,6 +6,8 @@ known (then ``check_guarantee`` needs no Monte Carlo).
   exact law ``exact_sft_success_probability``;
 * offline RLHF-Sharpening with the tabular class (Section 2.2, Eq. 8): ``make_rlhf``, Theorem 4.2's β and
   n = m/2 (``thm_4_2_claim``), Monte Carlo;
+* adaptive SFT-Sharpening with the tabular class (Appendix D, Eq. 10): ``make_adaptive_sft``, Theorem D.1's n and
+  μ = ln(2/δ) (``thm_d1_claim``) with a tape cap that Eq. 10 outruns with probability ≤ 1e-6, Monte Carlo;
 * best-of-N at every prompt (Proposition C.1): ``make_best_of_n`` returns π̂(·|x) = the point mass on the pick
   ŷ(x) at every x (the inference-time policy a draw of best-of-N induces), ``prop_c1_claim`` sets
   N = log(|supp μ|/ρ)/min_x π_base(y*(x)|x), Proposition C.1 at ρ/|supp μ| with a union bound over prompts, so
@@ -27,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim import theory
+from sharpsim.algorithms.adaptive_sft import adaptive_sft_sharpen
 from sharpsim.algorithms.base import queries_used
 from sharpsim.algorithms.best_of_n import BestOfNResult, best_of_n
 from sharpsim.algorithms.rlhf import rlhf_sharpen
@@ -37,8 +40,9 @@ from sharpsim.referee.exact_sft import exact_sft_success_probability
 from sharpsim.referee.kl_regularized import concentrability, power_policy
 from sharpsim.referee.quantities import argmax_mass, coverage_coefficient, margin, mode_coverage_coefficient
 
-__all__ = ["EXACT_LAWS", "exact_best_of_n_success_probability", "instance_quantities", "make_best_of_n",
-           "make_rlhf", "make_sft", "prop_c1_claim", "thm_4_1_claim", "thm_4_2_claim"]
+__all__ = ["EXACT_LAWS", "exact_best_of_n_success_probability", "instance_quantities", "make_adaptive_sft",
+           "make_best_of_n", "make_rlhf", "make_sft", "prop_c1_claim", "thm_4_1_claim", "thm_4_2_claim",
+           "thm_d1_claim"]
 
 _ERROR_TOLERANCE = 1e-12  # error values within this of ε count as ≤ ε (as exact_sft_success_probability does)
 
@@ -81,6 +85,13 @@ def make_sft(instance, num_prompts: int, num_samples: int):
                              num_samples=int(num_samples))
 
 
+def make_adaptive_sft(instance, num_prompts: int, mu: float, max_samples: int):
+    """Adaptive SFT-Sharpening (Appendix D, Eq. 10) with the tabular class on ``instance``'s spaces and μ; ``mu`` is
+    the stopping parameter and ``max_samples`` the per-prompt tape cap."""
+    return functools.partial(adaptive_sft_sharpen, model_class=TabularClass.like(instance),
+                             num_prompts=int(num_prompts), mu=float(mu), max_samples=int(max_samples))
+
+
 def make_rlhf(instance, num_prompts: int, beta: float, tie_break: str = "pessimistic"):
     """Offline RLHF-Sharpening (Eq. 8) with the tabular class on ``instance``'s spaces and μ."""
     return functools.partial(rlhf_sharpen, model_class=TabularClass.like(instance), num_prompts=int(num_prompts),
@@ -116,6 +127,27 @@ def thm_4_1_claim(eps, delta, rho, quantities, constant: float = 1.0) -> dict:
     num_prompts = theory.thm_4_1_num_prompts(quantities["log_class_size"], eps, delta, rho, constant)
     num_samples = theory.thm_4_1_num_samples(quantities["coverage"], eps, delta, constant)
     return {"num_prompts": math.ceil(float(num_prompts)), "num_samples": math.ceil(float(num_samples))}
+
+
+CAP_MISS = 1e-6  # thm_d1_claim's cap is outrun by Eq. 10 on some prompt of a run with at most this probability
+
+
+def thm_d1_claim(eps, delta, rho, quantities, constant: float = 1.0) -> dict:
+    """Theorem D.1: n = c·log(|Π|/ρ)/(δε) (as Theorem 4.1) and μ = ln(2/δ), for ``make_adaptive_sft``.
+
+    Eq. 10 has no cap; the tape needs one. Once a draw hits y*(x), the rule fires by k = ⌈μ/P*(x)⌉ (P* the argmax
+    mass), and the first hit comes after k draws with probability (1 − P*)^k ≤ e^(−kP*). So the cap
+    ⌈max(μ, log(n/CAP_MISS))/P*_min⌉, P*_min = 1/max_x (1/max_y π_base(y|x)), is reached on some prompt of a run
+    with probability ≤ CAP_MISS (a union bound over the n prompts): the claim is Theorem D.1's algorithm but for an
+    event far below what Monte Carlo resolves."""
+    num_prompts = math.ceil(float(theory.thm_d1_num_prompts(quantities["log_class_size"], eps, delta, rho,
+                                                            constant)))
+    mu = float(theory.thm_d1_stopping_parameter(delta))
+    table = as_tabular(quantities["instance"])
+    supported = np.asarray(table.prompt_probs) > 0
+    least_mode = float(np.min(np.max(np.asarray(table.probs), axis=1)[supported]))
+    cap = math.ceil(max(mu, math.log(num_prompts / CAP_MISS)) / least_mode)
+    return {"num_prompts": num_prompts, "mu": mu, "max_samples": cap}
 
 
 def thm_4_2_claim(eps, delta, rho, quantities, constant: float = 1.0) -> dict:

@@ -94,6 +94,28 @@ def test_the_quantities_and_theorem_allocations_follow_the_formulas():
     assert allocation == {"num_prompts": math.ceil((2 * math.log(3) + math.log(1 / RHO)) / (DELTA * EPS)),
                           "num_samples": math.ceil(coverage * math.log(2 / DELTA) / EPS)}
     assert builtins.prop_c1_claim(EPS, DELTA, RHO, q) == {"num_samples": math.ceil(math.log(2 / RHO) / 0.5)}
+    adaptive = builtins.thm_d1_claim(EPS, DELTA, RHO, q)
+    num_prompts = allocation["num_prompts"]  # Theorem D.1's n is Theorem 4.1's
+    mu = math.log(2 / DELTA)
+    cap = math.ceil(max(mu, math.log(num_prompts / builtins.CAP_MISS)) / 0.5)  # least mode: 0.5 (prompt 0)
+    assert adaptive == pytest.approx({"num_prompts": num_prompts, "mu": mu, "max_samples": cap})
+
+
+def test_the_adaptive_cap_is_outrun_no_more_often_than_claimed():
+    """thm_d1_claim's cap against a direct simulation of Eq. 10 at one prompt (numpy, independent of the oracle):
+    P[N_mu > cap] is bounded by the first-hit tail (1 − P*)^cap, which the cap makes ≤ CAP_MISS/n."""
+    probs = np.array([0.4, 0.35, 0.25])
+    q = instance_quantities(ss.TabularPolicy(probs[None, :]))
+    allocation = builtins.thm_d1_claim(0.3, 0.5, 0.5, q)
+    cap, mu = allocation["max_samples"], allocation["mu"]
+    assert (1 - probs.max()) ** cap <= builtins.CAP_MISS / allocation["num_prompts"]
+    rng = np.random.default_rng(0)
+    draws = rng.choice(3, p=probs, size=(20000, 4 * cap))
+    running = np.maximum.accumulate(probs[draws], axis=1)
+    fired = np.arange(1, 4 * cap + 1) * running >= mu
+    stopping = np.argmax(fired, axis=1) + 1
+    # the rule fires by ⌈μ/P*⌉ after the first argmax draw; in 20000 runs none outruns the cap
+    assert fired.any(axis=1).all() and stopping.max() <= cap
 
 
 def test_instance_source_rebuilds_the_instance_bit_for_bit():
@@ -131,6 +153,13 @@ def test_the_built_ins_pass_on_the_default_instances_exact_and_by_monte_carlo():
         for exact in (None, False):
             report = check_guarantee(make, claim, exact=exact, num_instances=6)
             assert report.passed, str(report)
+
+
+@pytest.mark.slow
+def test_adaptive_sft_passes_at_theorem_d1s_allocation():
+    report = check_guarantee(builtins.make_adaptive_sft, builtins.thm_d1_claim, num_instances=4, seeds=200)
+    assert report.passed, str(report)
+    assert all(o.probability is None for o in report.outcomes)  # Monte Carlo: no exact law for adaptive SFT
 
 
 @pytest.mark.slow
