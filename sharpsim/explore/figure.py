@@ -260,9 +260,12 @@ def draw_map(tidy: pd.DataFrame, spec: MapSpec, methods: Sequence, path: Path) -
     pairs = boundaries(tidy, spec, methods)
     ax = flat[len(methods)]
     handles = _cheapest(ax, tidy, spec, competing, edges)
-    handles.append(Line2D([], [], color="none", label="theory (rates at constant 1):"))
+    if pairs:
+        handles.append(Line2D([], [], color="none", label="theory (rates at constant 1):"))
     _draw_boundaries(ax, spec, pairs, handles)
-    ax.set_title("cheapest training-time method (its m* written)\ntheorems' predicted boundaries in red", fontsize=9)
+    boundary_note = ("theorems' predicted boundaries in red" if pairs else
+                     "no predicted boundary: fewer than two methods with a theorem's rate")
+    ax.set_title(f"cheapest training-time method (its m* written)\n{boundary_note}", fontsize=9)
     _setup_axes(ax, spec, *edges, *logs)
     if has_bound:
         ax = flat[len(methods) + 1]

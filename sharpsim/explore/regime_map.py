@@ -30,7 +30,7 @@ import pandas as pd
 
 from sharpsim.explore.axes import HARD_FAMILY, MapSpec, build, check_spec, paddings, quantities
 from sharpsim.explore.methods import BUILTIN_METHODS, SHAPE_COLUMNS, Cell, Method, lower_bound_label
-from sharpsim.explore.user import is_user_spec, load_user_function, run_user
+from sharpsim.explore.user import is_user_spec, load_user_function, run_user, user_label
 from sharpsim.measure.allocation import allocation_threshold
 from sharpsim.measure.complexity import threshold_from_table
 from sharpsim.runner.experiment import Experiment, Sweep
@@ -45,6 +45,7 @@ DEFAULT_PARAMS = {"num_prompts": 16, "num_responses": 64}
 DEFAULT_X = ("coverage", [1.25, 2, 4, 8, 16])
 DEFAULT_Y = ("eps", [0.05, 0.1, 0.2])
 DEFAULT_SEEDS = 40
+QUICK_SEEDS = 16  # --quick: the ends of each axis at fewer seeds (a success fraction ≥ 1 − ρ still resolves ρ = 0.1)
 INTERVALS = {"allocation": "95% Wilson per budget, through the min over allocations",
              "search": "95% Wilson per budget", "exact": "exact (no Monte Carlo)", "theory": "theory rate"}
 
@@ -80,8 +81,8 @@ def resolve_methods(names: Sequence[str], family: str) -> list[Method]:
             if name == "lower_bound":
                 method = replace(method, label=lower_bound_label(family))
         elif is_user_spec(name):
-            function = load_user_function(name)  # a ValueError now, not in the middle of the map
-            method = Method(name, f"{getattr(function, '__name__', name)} (user)", partial(run_user, name), size="m")
+            load_user_function(name)  # a ValueError now, not in the middle of the map
+            method = Method(name, f"{user_label(name)} (user)", partial(run_user, name), size="m")
         else:
             raise ValueError(f"--methods entry {name!r} is neither a built-in method ({', '.join(BUILTIN_METHODS)}) "
                              "nor MODULE:FUNCTION / path/to/file.py:FUNCTION")
@@ -116,8 +117,8 @@ def explore_experiment(spec: MapSpec, methods: Sequence[Method], results_dir: Pa
         grid={spec.x_axis: list(spec.x_values), spec.y_axis: list(spec.y_values), "method": list(by_name)},
         seeds=DEFAULT_SEEDS,
         run_cell=partial(run_map_cell, spec, by_name, padding),
-        quick_grid={spec.x_axis: _ends(spec.x_values), spec.y_axis: _ends(spec.y_values)},
-        quick_seeds=DEFAULT_SEEDS,
+        quick_grid={spec.x_axis: list(quick_spec(spec).x_values), spec.y_axis: list(quick_spec(spec).y_values)},
+        quick_seeds=QUICK_SEEDS,
         settings={"family": spec.family, "params": dict(spec.params), "padding": padding, "revision": REVISION},
     )
 
@@ -139,6 +140,11 @@ def explore_experiment(spec: MapSpec, methods: Sequence[Method], results_dir: Pa
 
 def _ends(values) -> list:
     return list(values) if len(values) <= 2 else [values[0], values[-1]]
+
+
+def quick_spec(spec: MapSpec) -> MapSpec:
+    """The map ``--quick`` runs: the ends of each axis."""
+    return replace(spec, x_values=tuple(_ends(spec.x_values)), y_values=tuple(_ends(spec.y_values)))
 
 
 def summarize_rows(rows: pd.DataFrame) -> dict:
@@ -230,10 +236,11 @@ def explore_layout(out: Path | str = ".", name: str | None = None, tag: str = ""
     return Layout(folder, folder / f"{NAME}.png")
 
 
-def run_explore(spec: MapSpec, methods: Sequence[Method], layout: Layout, seeds: int = DEFAULT_SEEDS,
+def run_explore(spec: MapSpec, methods: Sequence[Method], layout: Layout, seeds: int | None = None,
                 quick: bool = False, force: bool = False, base_seed: int = 0, progress: bool = True,
                 wait: bool = True):
-    """Run (or resume) the map into ``layout``; returns the runner's ``RunOutput`` (its summary holds the map)."""
+    """Run (or resume) the map into ``layout``; returns the runner's ``RunOutput`` (its summary holds the map).
+    ``seeds``: per cell (default ``DEFAULT_SEEDS``, or ``QUICK_SEEDS`` with ``quick``)."""
     experiment = explore_experiment(spec, methods, layout.results_dir)
     return run_experiment(experiment, layout, quick=quick, force=force, seeds=seeds, base_seed=base_seed,
                           progress=progress, wait=wait)

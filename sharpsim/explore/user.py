@@ -22,12 +22,8 @@ algorithm's own m* only if the function allocates well; it is measured as given.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import inspect
 import math
-import sys
 from pathlib import Path
 
 import jax
@@ -39,6 +35,7 @@ from sharpsim.explore.methods import SEARCH_RESOLUTION
 from sharpsim.core.policy import as_tabular
 from sharpsim.measure.complexity import sample_complexity
 from sharpsim.referee.quantities import sharpening_error
+from sharpsim.runner.loading import load_object
 
 
 def is_user_spec(name: str) -> bool:
@@ -47,35 +44,19 @@ def is_user_spec(name: str) -> bool:
 
 def load_user_function(spec: str):
     """The function named by ``MODULE:FUNCTION`` or ``path/to/file.py:FUNCTION``; a ValueError naming ``--methods``."""
-    target, _, function_name = spec.rpartition(":")
-    if not target or not function_name.isidentifier():
-        raise ValueError(f"--methods entry {spec!r} must be MODULE:FUNCTION or path/to/file.py:FUNCTION")
-    if target.endswith(".py"):
-        path = Path(target).expanduser().resolve()
-        if not path.is_file():
-            raise ValueError(f"--methods entry {spec!r}: no file {str(path)!r}")
-        module_name = f"sharpsim_user_method_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
-        if module_name not in sys.modules:
-            loader_spec = importlib.util.spec_from_file_location(module_name, path)
-            module = importlib.util.module_from_spec(loader_spec)
-            sys.modules[module_name] = module
-            try:
-                loader_spec.loader.exec_module(module)
-            except Exception:
-                del sys.modules[module_name]
-                raise
-        module = sys.modules[module_name]
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as error:
-            raise ValueError(f"--methods entry {spec!r}: cannot import module {target!r} ({error})") from None
-    function = getattr(module, function_name, None)
-    if function is None:
-        raise ValueError(f"--methods entry {spec!r}: module {target!r} has no {function_name!r}")
+    function = load_object(spec, "--methods entry")
     if not callable(function):
-        raise ValueError(f"--methods entry {spec!r}: {function_name!r} is not a function")
+        raise ValueError(f"--methods entry {spec!r}: {spec.rpartition(':')[2]!r} is not a function")
     return function
+
+
+def user_label(spec: str) -> str:
+    """A short name for the figure: ``file.py:FUNCTION`` for a path, ``module:FUNCTION`` (last dotted part) for a
+    module."""
+    target, _, function_name = spec.rpartition(":")
+    if target.endswith(".py"):
+        return f"{Path(target).name}:{function_name}"
+    return f"{target.rsplit('.', 1)[-1]}:{function_name}"
 
 
 def takes_max_queries(function) -> bool:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
-import importlib
-import importlib.util
 import math
 import sys
-from pathlib import Path
+
+from sharpsim.runner import loading
 
 __all__ = ["add_parser", "command_check", "load_object", "main"]
 
@@ -28,33 +26,7 @@ class UsageError(ValueError):
 
 def load_object(spec: str, option: str):
     """The object named by ``MODULE:NAME`` or ``path/to/file.py:NAME``; ``UsageError`` naming ``option``."""
-    target, _, name = str(spec).rpartition(":")
-    if not target or not name.isidentifier():
-        raise UsageError(f"{option} {spec!r} must be MODULE:NAME or path/to/file.py:NAME")
-    if target.endswith(".py"):
-        path = Path(target).expanduser().resolve()
-        if not path.is_file():
-            raise UsageError(f"{option} {spec!r}: no file {str(path)!r}")
-        module_name = f"sharpsim_check_{path.stem}_{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
-        if module_name not in sys.modules:
-            loader = importlib.util.spec_from_file_location(module_name, path)
-            module = importlib.util.module_from_spec(loader)
-            sys.modules[module_name] = module
-            try:
-                loader.loader.exec_module(module)
-            except Exception as error:
-                del sys.modules[module_name]
-                raise UsageError(f"{option} {spec!r}: importing {str(path)!r} raised {type(error).__name__}: "
-                                 f"{error}") from None
-        module = sys.modules[module_name]
-    else:
-        try:
-            module = importlib.import_module(target)
-        except ImportError as error:
-            raise UsageError(f"{option} {spec!r}: cannot import module {target!r} ({error})") from None
-    if not hasattr(module, name):
-        raise UsageError(f"{option} {spec!r}: {target!r} has no {name!r}")
-    return getattr(module, name)
+    return loading.load_object(spec, option, UsageError)
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -185,11 +185,12 @@ def command_explore(arguments) -> int:
     names = [n.strip() for n in arguments.methods.split(",")] if arguments.methods else \
         list(regime_map.default_methods(family))
     methods = regime_map.resolve_methods(names, family)
-    seeds = arguments.seeds or regime_map.DEFAULT_SEEDS
+    seeds = arguments.seeds or (regime_map.QUICK_SEEDS if arguments.quick else regime_map.DEFAULT_SEEDS)
     tag = short_hash(repr((family, x, y, sorted(params.items()), names, seeds, arguments.seed)), 8)
     layout = regime_map.explore_layout(arguments.out, arguments.name, tag)
-    print(f"explore: family {family!r} {params}, {spec.x_axis} = {list(spec.x_values)}, "
-          f"{spec.y_axis} = {list(spec.y_values)}, methods {names}, {seeds} seeds")
+    shown = regime_map.quick_spec(spec) if arguments.quick else spec
+    print(f"explore: family {family!r} {params}, {spec.x_axis} = {list(shown.x_values)}, "
+          f"{spec.y_axis} = {list(shown.y_values)}, methods {names}, {seeds} seeds{' (--quick)' if arguments.quick else ''}")
     output = regime_map.run_explore(spec, methods, layout, seeds=seeds, quick=arguments.quick, force=arguments.force,
                                     base_seed=arguments.seed, progress=not arguments.no_progress,
                                     wait=not arguments.no_wait)
