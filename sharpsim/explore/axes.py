@@ -15,8 +15,8 @@ Paddings (compile once). Every static shape of an engine is set from the whole g
 cells of one map share one compilation per method (axes that change the table's shape, |X| or |Y|, compile once
 per value). ``query_scale`` Q = max over the grid of max_x log(|X|/ρ + 1)/(μ(x)·π_base(y*(x)|x)), about the
 samples after which every prompt has shown its argmax w.p. ≳ 1 − ρ, sets the RLHF pairs (2^⌈log₂ 0.75Q⌉, i.e.
-1.5Q samples or more), the XPO rounds (2^⌈log₂ Q⌉) and a user method's largest budget (2^⌈log₂ 1.5Q⌉); a method
-that needs more reports m* = inf ("> max"). The SFT prompt padding is ``prompt_padding(ε_min)`` or
+1.5Q samples or more), the XPO rounds (2^⌈log₂ Q⌉) and a user method's largest budget (2^⌈log₂ 4Q⌉, so that a user method has
+at least the room SFT's own m* needs on the default map); a method that needs more reports m* = inf ("> max"). The SFT prompt padding is ``prompt_padding(ε_min)`` or
 2^⌈log₂(16/μ_min)⌉, the smaller.
 """
 
@@ -212,7 +212,7 @@ def paddings(spec: MapSpec) -> dict:
     eps_min = min(point["eps"] for point in points)
     return {"sft_prompts": int(min(_pow2(16.0 / smallest), prompt_padding(eps_min))), "query_scale": scale,
             "rlhf_pairs": _pow2(0.75 * scale), "xpo_rounds": int(min(4096, _pow2(scale))),
-            "user_queries": _pow2(1.5 * scale), "max_cap": cap}
+            "user_queries": _pow2(4.0 * scale), "max_cap": cap}
 
 
 MU_SCALES = tuple(2.0 ** k for k in range(-8, 2))  # adaptive SFT's μ grid, in units of Thm D.1's μ = ln(2/δ)

@@ -162,6 +162,28 @@ def test_adaptive_sft_passes_at_theorem_d1s_allocation():
     assert all(o.probability is None for o in report.outcomes)  # Monte Carlo: no exact law for adaptive SFT
 
 
+def test_xpos_theorem_j2_allocation_is_beyond_monte_carlo():
+    """Why XPO's guarantee is not checked at its theorem's allocation (README): Theorem J.2's round condition
+    T ≥ R²·SEC·log(2N·T/ρ)/(εδβ)², solved with SEC = d·log(T + 1) (Lemma J.5) and log N = d·log(6B/ε_disc),
+    ε_disc = εδ/√(SEC·T) (Lemma J.4, Theorem J.2), by plain fixed-point iteration, on the easiest instance: one
+    prompt, π_base = (0.6, 0.4) as a one-hot linear softmax class (d = 2), ε = δ = ρ = 0.5, all constants 1."""
+    probs, eps, delta, rho, d = np.array([0.6, 0.4]), 0.5, 0.5, 0.5, 2
+    gamma = probs[0] / probs[1] - 1.0
+    beta = gamma / (2 * np.log(2 * 2 / delta))  # Theorem 4.3's β
+    reward_range = 1 + np.log(1 / probs.min())
+    radius = max(1.0, np.linalg.norm(np.log(probs)))
+    rounds = 1.0
+    for _ in range(200):
+        sec = d * np.log(rounds + 1)
+        log_net = d * np.log(6 * radius / (eps * delta / np.sqrt(sec * rounds)))
+        rounds = reward_range ** 2 * sec * (np.log(2) + log_net + np.log(rounds) - np.log(rho)) / (eps * delta * beta) ** 2
+    assert rounds > 10 ** 6  # and each round is an optimization: S seeds of this are out of reach
+    sec = ss.theory.lemma_j5_sec_bound(d, rounds)
+    log_net = ss.theory.lemma_j4_log_net_size(radius, ss.theory.thm_j2_eps_disc(eps, delta, sec, rounds), d)
+    library = ss.theory.thm_j2_min_rounds(reward_range, sec, log_net, eps, delta, beta, rho)
+    assert library == pytest.approx(rounds, rel=1e-3)
+
+
 @pytest.mark.slow
 def test_rlhf_passes_at_theorem_4_2s_allocation():
     margins = strategies.instances(num_prompts=(1, 2), num_responses=(2, 4), margin=1.0)
