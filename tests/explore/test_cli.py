@@ -49,3 +49,18 @@ def test_explore_writes_table_and_figure_and_resumes(tmp_path, capsys):
     assert (tmp_path / "figures" / "explore" / "small.png").is_file()
     assert main(arguments) == 0
     assert "0 cell(s) computed, 20 reused" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_quick_runs_the_ends_of_each_axis_at_fewer_seeds_and_says_so(tmp_path, capsys):
+    from sharpsim.explore.regime_map import QUICK_SEEDS
+
+    arguments = ["explore", "--quick", "--x", "coverage=1.25,2,4", "--y", "eps=0.3,0.4,0.5", "--param",
+                 "num_prompts=4", "--param", "num_responses=16", "--methods", "bon", "--out", str(tmp_path),
+                 "--no-progress"]
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert f"coverage = [1.25, 4], eps = [0.3, 0.5], methods ['bon'], {QUICK_SEEDS} seeds (--quick)" in out
+    assert "4 cell(s) computed" in out
+    table = pd.read_csv(next((tmp_path / "runs").glob("explore-*")) / "map.csv")
+    assert set(table["seeds"]) == {QUICK_SEEDS} and len(table) == 4
