@@ -17,7 +17,8 @@ def counted_jit(function: Callable | None = None, **jit_kwargs) -> Callable:
 
     @functools.wraps(function)
     def traced(*args, **kwargs):
-        wrapper.trace_count += 1
+        # getattr: a copy of the wrapper shipped to another process (a Ray worker) arrives without the attribute
+        wrapper.trace_count = getattr(wrapper, "trace_count", 0) + 1
         return function(*args, **kwargs)
 
     wrapper = jax.jit(traced, **jit_kwargs)

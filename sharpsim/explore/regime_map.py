@@ -238,9 +238,9 @@ def explore_layout(out: Path | str = ".", name: str | None = None, tag: str = ""
 
 def run_explore(spec: MapSpec, methods: Sequence[Method], layout: Layout, seeds: int | None = None,
                 quick: bool = False, force: bool = False, base_seed: int = 0, progress: bool = True,
-                wait: bool = True):
+                wait: bool = True, backend=None):
     """Run (or resume) the map into ``layout``; returns the runner's ``RunOutput`` (its summary holds the map).
     ``seeds``: per cell (default ``DEFAULT_SEEDS``, or ``QUICK_SEEDS`` with ``quick``)."""
     experiment = explore_experiment(spec, methods, layout.results_dir)
     return run_experiment(experiment, layout, quick=quick, force=force, seeds=seeds, base_seed=base_seed,
-                          progress=progress, wait=wait)
+                          progress=progress, wait=wait, backend=backend)

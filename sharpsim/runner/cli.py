@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
 from sharpsim.runner import check_command
+from sharpsim.runner.backends import BACKENDS, make_backend
 from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
 from sharpsim.runner.lock import FolderInUseError
 from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
@@ -68,13 +69,14 @@ def _report(output) -> str:
     ])
 
 
-def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, wait: bool, progress: bool) -> str:
+def _reproduce_one(name: str, out: str, quick: bool, force: bool, seed: int, wait: bool, progress: bool,
+                   backend=None) -> str:
     """Run one experiment; returns its report (a top-level function so worker processes can run it)."""
     enable_compile_cache()  # a spawned worker starts with JAX's defaults; the environment carries the choice
     experiment = get_experiment(name)
     layout = default_layout(name, out, quick=quick)
     output = run_experiment(experiment, layout, quick=quick, force=force, base_seed=seed, progress=progress,
-                            wait=wait)
+                            wait=wait, backend=backend)
     return f"{name}: {experiment.title}\n{_report(output)}"
 
 
@@ -99,7 +101,9 @@ def command_reproduce(arguments) -> int:
     if arguments.jobs is not None and arguments.jobs < 1:
         raise ValueError(f"--jobs must be a positive integer, got {arguments.jobs}")
     start = time.perf_counter()
-    jobs = min(arguments.jobs or os.cpu_count() or 1, len(names))
+    backend = make_backend(arguments.backend, arguments.address)
+    # on Ray the cells of each experiment are the parallel tasks; this process is the one driver
+    jobs = 1 if backend.name == "ray" else min(arguments.jobs or os.cpu_count() or 1, len(names))
     options = (arguments.out, arguments.quick, arguments.force, arguments.seed, not arguments.no_wait)
     failed = []
 
@@ -113,7 +117,7 @@ def command_reproduce(arguments) -> int:
     if jobs <= 1:
         for name in names:
             try:
-                print(_reproduce_one(name, *options, progress=not arguments.no_progress), flush=True)
+                print(_reproduce_one(name, *options, progress=not arguments.no_progress, backend=backend), flush=True)
             except USER_ERRORS as error:
                 failure(name, error)
     else:
@@ -156,7 +160,8 @@ def command_run(arguments) -> int:
     print(f"  grid: {grid}")
     output = run_experiment(experiment, layout, quick=arguments.quick, force=arguments.force, overrides=overrides,
                             seeds=arguments.seeds, base_seed=arguments.seed, progress=not arguments.no_progress,
-                            wait=not arguments.no_wait)  # a failed run that stored nothing removes its folders
+                            wait=not arguments.no_wait,  # a failed run that stored nothing removes its folders
+                            backend=make_backend(arguments.backend, arguments.address))
     print(_report(output))
     return 0
 
@@ -193,7 +198,8 @@ def command_explore(arguments) -> int:
           f"{spec.y_axis} = {list(shown.y_values)}, methods {names}, {seeds} seeds{' (--quick)' if arguments.quick else ''}")
     output = regime_map.run_explore(spec, methods, layout, seeds=seeds, quick=arguments.quick, force=arguments.force,
                                     base_seed=arguments.seed, progress=not arguments.no_progress,
-                                    wait=not arguments.no_wait)
+                                    wait=not arguments.no_wait,
+                                    backend=make_backend(arguments.backend, arguments.address))
     print(_report(output))
     print(f"  map:     {output.layout.results_dir / 'map.csv'}  (one row per instance and method)")
     return 0
@@ -219,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         p.add_argument("--no-wait", action="store_true",
                        help="if another run holds the results folder, stop with an error instead of waiting for it")
+        p.add_argument("--backend", choices=BACKENDS, default="local",
+                       help="where cells are computed: this machine (local, default) or a Ray cluster (ray; "
+                            'pip install "sharpsim[ray]")')
+        p.add_argument("--address", default=None,
+                       help="with --backend ray: a running cluster ('auto', 'ray://HOST:10001'); default: start a "
+                            "local Ray instance")
         p.add_argument("--no-compile-cache", action="store_true",
                        help="do not use JAX's persistent compilation cache (~/.cache/sharpsim/jax; "
                             "SHARPSIM_COMPILE_CACHE=off or =FOLDER also set it)")

@@ -38,6 +38,7 @@ import pandas as pd
 from sharpsim.core.jit import counted_jit  # noqa: F401  (re-exported: experiments count their compilations)
 from sharpsim.core.validation import check_positive_int
 from sharpsim.runner.experiment import Experiment
+from sharpsim.runner.backends import LocalBackend
 from sharpsim.runner.lock import hold_folder, make_folders, remove_created_folders
 
 SCHEMA_VERSION = 1
@@ -113,8 +114,12 @@ def run_experiment(
     base_seed: int = 0,
     progress: bool = True,
     wait: bool = True,
+    backend=None,
 ) -> RunOutput:
     """Run every cell of the experiment that is not stored yet, then analyze the whole table.
+
+    ``backend`` computes the cells (``runner/backends.py``: ``LocalBackend()``, the default, or ``RayBackend(...)``);
+    this process stores each one as it arrives, so both give the same stored cells.
 
     The results folder is locked for the whole run (``runner/lock.py``): a second run into it waits, or with
     ``wait=False`` raises ``FolderInUseError``, so no cell is ever computed twice. A run that fails before storing
@@ -128,7 +133,7 @@ def run_experiment(
         figure_folders: list[Path] = []
         try:
             return _run_locked(experiment, layout, grid, seeds, quick, force, base_seed, progress, figure_folders,
-                               start)
+                               start, backend or LocalBackend())
         except BaseException:
             remove_created_folders(figure_folders)  # empty unless the plot wrote something before failing
             if created and not any(layout.cells_dir.glob("*.parquet")):
@@ -137,7 +142,7 @@ def run_experiment(
             raise
 
 
-def _run_locked(experiment, layout, grid, seeds, quick, force, base_seed, progress, figure_folders, start):
+def _run_locked(experiment, layout, grid, seeds, quick, force, base_seed, progress, figure_folders, start, backend):
     from sharpsim import __version__
 
     cells = experiment.cells(grid)
@@ -149,8 +154,10 @@ def _run_locked(experiment, layout, grid, seeds, quick, force, base_seed, progre
     pending = [(i, p) for i, p in zip(identifiers, cells) if frames.get(i) is None]
 
     bar = _progress_bar(len(cells), len(cells) - len(pending), experiment.name, progress)
-    for identifier, params in pending:
-        columns = experiment.sweep.run_cell(params, cell_key(base_seed, streams[identifier]), seeds)
+    params_of = dict(pending)
+    tasks = [(i, p, cell_key(base_seed, streams[i]), seeds) for i, p in pending]
+    for identifier, columns in backend.map(experiment.sweep.run_cell, tasks):
+        params = params_of[identifier]
         frame = _cell_frame(columns, params, seeds if experiment.sweep.seed_rows else None, identifier, base_seed,
                             __version__)
         path = _cell_path(layout, identifier)
