@@ -1,0 +1,1 @@
+"""sharpsim's benchmark suite: ``python -m benchmarks.run`` (see ``run.py``)."""
