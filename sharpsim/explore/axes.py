@@ -22,7 +22,6 @@ at least the room SFT's own m* needs on the default map); a method that needs mo
 
 from __future__ import annotations
 
-import ast
 import inspect
 import math
 import numbers
@@ -32,6 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from sharpsim.core.policy import TabularPolicy, as_tabular
+from sharpsim.runner.assignments import parse_assignment
 from sharpsim.instances.registry import family_builder, family_names, make
 from sharpsim.measure.sft_search import prompt_padding
 from sharpsim.referee.quantities import argmax_mass, coverage_coefficient, margin, mode_coverage_coefficient
@@ -52,25 +52,12 @@ def symbol(axis: str) -> str:
 
 def parse_axis(text: str, argument: str) -> tuple[str, list]:
     """``NAME=v1,v2,...`` → (NAME, [values]) with numbers as Python numbers; a ValueError naming ``argument``."""
-    if not isinstance(text, str) or "=" not in text:
-        raise ValueError(f"{argument} expects NAME=v1,v2,... (e.g. coverage=2,4,8), got {text!r}")
-    name, _, raw = text.partition("=")
-    name = name.strip()
-    if not name or not raw.strip():
-        raise ValueError(f"{argument} expects NAME=v1,v2,... (e.g. coverage=2,4,8), got {text!r}")
-    values = []
-    for item in raw.split(","):
-        item = item.strip()
-        try:
-            value = ast.literal_eval(item)
-        except (ValueError, SyntaxError):
-            try:
-                value = float(item)
-            except ValueError:
-                raise ValueError(f"{argument} {name}= takes numbers, got {item!r}") from None
+    name, values = parse_assignment(text, argument, "NAME=v1,v2,... (e.g. coverage=2,4,8)")
+    for value in values:
+        if isinstance(value, str):
+            raise ValueError(f"{argument} {name}= takes numbers, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-            raise ValueError(f"{argument} {name}= takes finite numbers, got {item!r}")
-        values.append(value)
+            raise ValueError(f"{argument} {name}= takes finite numbers, got {value!r}")
     if len(set(values)) != len(values):
         raise ValueError(f"{argument} {name}= repeats a value: {values}")
     return name, values

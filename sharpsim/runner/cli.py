@@ -7,7 +7,6 @@ see ``runner/experiment.py``), so a user's own experiment gets the same resume, 
 from __future__ import annotations
 
 import argparse
-import ast
 import multiprocessing
 import os
 import sys
@@ -17,40 +16,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
 from sharpsim.runner import check_command
+from sharpsim.runner.assignments import parse_assignment
 from sharpsim.runner.backends import BACKENDS, make_backend
 from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
 from sharpsim.runner.lock import FolderInUseError
 from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
 
 USER_ERRORS = (ValueError, TypeError, OSError, FolderInUseError)
-
-
-def parse_assignment(text: str) -> tuple[str, list]:
-    """``key=v1,v2,...`` → (key, [values]); values are Python literals (numbers, strings, booleans), ``nan``/``inf``
-    (floats, which the runner refuses naming the axis) or bare strings."""
-    if "=" not in text:
-        raise ValueError(f"--set expects key=value[,value...], got {text!r}")
-    key, _, raw = text.partition("=")
-    key = key.strip()
-    if not key or not raw.strip():
-        raise ValueError(f"--set expects key=value[,value...], got {text!r}")
-    values = []
-    for item in raw.split(","):
-        item = item.strip()
-        try:
-            value = ast.literal_eval(item)
-        except (ValueError, SyntaxError):
-            value = _float_or_text(item)
-        values.append(value)
-    return key, values
-
-
-def _float_or_text(item: str):
-    """``nan``/``inf`` are no Python literals but are numbers (which the runner then refuses, naming the axis)."""
-    try:
-        return float(item)
-    except ValueError:
-        return item
 
 
 def one_line(error: BaseException) -> str:
