@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sharpsim.algorithms.best_of_n import check_log_probs
 from sharpsim.algorithms.base import check_class_matches_oracle, queries_used, training_targets
 from sharpsim.core.oracle import Oracle
 from sharpsim.core.results import Result
@@ -58,7 +59,9 @@ def adaptive_stopping_time(log_probs: jax.Array, mu) -> tuple[jax.Array, jax.Arr
     """Eq. 10 on a tape of log π_base(y_j|x) [..., K]: (N_μ [...] in 1..K, hit_cap [...]).
 
     N_μ is the first k with k · max_{j≤k} π_base(y_j|x) ≥ μ; when no k ≤ K qualifies it is K and hit_cap is True.
+    ``log_probs`` is checked by ``check_log_probs`` (K ≥ 1, no NaN, entries ≤ 0).
     """
+    log_probs = check_log_probs(log_probs)
     mu = check_stopping_parameter(mu)
     cap = log_probs.shape[-1]
     stops = eq10_rule(mu)(jnp.arange(1, cap + 1), jax.lax.cummax(log_probs, axis=log_probs.ndim - 1))

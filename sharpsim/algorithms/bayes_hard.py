@@ -46,11 +46,13 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim.algorithms.base import check_oracle, queries_used
+from sharpsim.algorithms.base import check_class_matches_oracle, check_oracle, queries_used
 from sharpsim.core.oracle import Oracle
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.results import Result
-from sharpsim.core.validation import check_positive_int, is_concrete
+from sharpsim.core.validation import (
+    check_finite_nonnegative, check_index_array, check_positive_int, check_real_array, is_concrete,
+)
 from sharpsim.instances.hard import HardClass
 
 
@@ -114,7 +116,21 @@ def posterior_from_sets(seen: jax.Array, revealed: jax.Array, candidate_mask=Non
 
 def hard_posterior(model_class: HardClass, prompts, responses, log_probs, weights=None) -> jax.Array:
     """The exact posterior [max_rare, max_candidates] of the 0-based hidden index I under the uniform prior,
-    from oracle answers (rows past d are meaningless)."""
+    from oracle answers (rows past d are meaningless).
+
+    ``prompts`` [n] and ``responses`` [n, N] are indices into the class's spaces (an out-of-range index is an
+    error, not clamped), ``log_probs`` [n, N] the oracle's log-likelihoods (not NaN), ``weights`` [n] finite and
+    non-negative."""
+    model_class = _check_class(model_class)
+    prompts = check_index_array(prompts, "prompts", model_class.num_prompts, "prompt")
+    responses = check_index_array(responses, "responses", model_class.num_responses, "response")
+    log_probs = check_real_array(log_probs, "log_probs", finite=False)
+    if weights is not None:
+        weights = check_real_array(weights, "weights")
+        check_finite_nonnegative(weights, "weights")
+        if jnp.shape(weights) != jnp.shape(prompts):
+            raise ValueError(f"weights must have the shape of prompts {tuple(jnp.shape(prompts))} (one weight a "
+                             f"drawn prompt), got shape {tuple(jnp.shape(weights))}")
     sets = observation_sets(model_class, prompts, responses, log_probs, weights)
     return posterior_from_sets(*sets, model_class.candidate_mask)
 
@@ -155,6 +171,7 @@ def bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: HardClass, n
     exactly that. Returns ``(BayesHardResult, oracle)``.
     """
     model_class = _check_class(model_class)
+    check_class_matches_oracle(model_class, oracle)
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_samples = check_positive_int(num_samples, "num_samples")
     num_active = _check_num_active(num_active, num_prompts)
@@ -184,6 +201,7 @@ def adaptive_bayes_hard_learner(key: jax.Array, oracle: Oracle, model_class: Har
     ``(BayesHardResult, oracle)``.
     """
     model_class = _check_class(model_class)
+    check_class_matches_oracle(model_class, oracle)
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     max_samples = check_positive_int(max_samples, "max_samples")
     num_active = _check_num_active(num_active, num_prompts)

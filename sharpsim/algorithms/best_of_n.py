@@ -13,7 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_positive_int, is_concrete
+from sharpsim.core.validation import (
+    SIMPLEX_TOLERANCE, check_positive_int, check_real_array, is_concrete, traced_check,
+)
 from sharpsim.algorithms.base import check_oracle, queries_used
 from sharpsim.core.oracle import Oracle
 from sharpsim.core.policy import TabularPolicy, as_tabular
@@ -46,13 +48,35 @@ def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: i
     return BestOfNResult(None, queries_used(start, oracle), responses, log_probs), oracle
 
 
+def check_log_probs(log_probs, name: str = "log_probs") -> jax.Array:
+    """A tape of log-probabilities [..., K], K ≥ 1: real, not NaN, at most 0 (``-inf`` allowed: a probability of
+    zero, or a masked sample). Concrete values are checked at once; a traced tape only in checked mode (its dtype
+    and shape always). Returns it as a float64 array."""
+    array = check_real_array(log_probs, name, finite=False)
+    if array.ndim == 0 or array.shape[-1] == 0:
+        raise ValueError(f"{name} must be an array [..., K] of log-probabilities with K >= 1 samples on its last "
+                         f"axis, got shape {tuple(array.shape)}")
+    limit = SIMPLEX_TOLERANCE  # log of a probability ≤ 1, up to rounding
+    if is_concrete(array):
+        values = np.asarray(array)
+        above = values > limit
+        if above.any():
+            index = tuple(int(i) for i in np.argwhere(above)[0])
+            raise ValueError(f"{name} must hold log-probabilities (<= 0); entry {index} is {float(values[index])!r}")
+    else:
+        traced_check(array <= limit, f"{name} must hold log-probabilities (<= 0); its largest entry is {{value}}",
+                     value=jnp.max(array))
+    return array
+
+
 def running_best_index(log_probs: jax.Array) -> jax.Array:
     """int [..., N]: entry k is the index of the best-of-(k+1) pick among the first k+1 samples.
 
     Lets one batch of N_max samples answer best-of-N for every N ≤ N_max at once (as the paper's
     experiments do by subsampling their 50 generations). The pick is the first sample to reach the
-    running maximum, i.e. the last strict record.
+    running maximum, i.e. the last strict record. ``log_probs`` is checked by ``check_log_probs``.
     """
+    log_probs = check_log_probs(log_probs)
     previous_best = jnp.concatenate(
         [jnp.full(log_probs.shape[:-1] + (1,), -jnp.inf), jax.lax.cummax(log_probs, axis=log_probs.ndim - 1)[..., :-1]],
         axis=-1,

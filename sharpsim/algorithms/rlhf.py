@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from sharpsim.core.validation import check_positive_int
+from sharpsim.core.validation import check_finite_nonnegative, check_positive_int, check_real_array
 from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.optimizer import minimize_on_balls
@@ -67,11 +67,13 @@ def rlhf_residuals(policy_log_probs, base_log_probs, beta, rewards=None) -> jax.
     """[...]: β log(π(y)/π_base(y)) − β log(π(y')/π_base(y')) − (r(y) − r(y'))   (the bracket of Eq. 8).
 
     ``policy_log_probs``, ``base_log_probs`` (and ``rewards``) are [..., 2]: index 0 is y, index 1 is y'.
-    ``rewards`` defaults to ``base_log_probs`` (r = log π_base, maximum-likelihood sharpening).
+    ``rewards`` defaults to ``base_log_probs`` (r = log π_base, maximum-likelihood sharpening). Log-probabilities
+    may be −inf (probability zero) but not NaN; rewards must be finite; β > 0 finite.
     """
-    policy_log_probs = jnp.asarray(policy_log_probs, jnp.float64)
-    base_log_probs = jnp.asarray(base_log_probs, jnp.float64)
-    rewards = base_log_probs if rewards is None else jnp.asarray(rewards, jnp.float64)
+    policy_log_probs = check_real_array(policy_log_probs, "policy_log_probs", finite=False)
+    base_log_probs = check_real_array(base_log_probs, "base_log_probs", finite=False)
+    rewards = base_log_probs if rewards is None else check_real_array(rewards, "rewards")
+    beta = check_beta(beta)
     if policy_log_probs.shape[-1:] != (PAIR,) or base_log_probs.shape != policy_log_probs.shape \
             or rewards.shape != policy_log_probs.shape:
         raise ValueError(
@@ -87,7 +89,12 @@ def rlhf_regression_loss(policy_log_probs, base_log_probs, beta, rewards=None, w
     residuals = rlhf_residuals(policy_log_probs, base_log_probs, beta, rewards)
     if weights is None:
         return jnp.sum(residuals**2)
-    return jnp.sum(jnp.asarray(weights, jnp.float64) * residuals**2)
+    weights = check_real_array(weights, "weights")
+    check_finite_nonnegative(weights, "weights")
+    if weights.shape != residuals.shape:
+        raise ValueError(f"weights must have shape {tuple(residuals.shape)} (one weight a pair), got shape "
+                         f"{tuple(weights.shape)}")
+    return jnp.sum(weights * residuals**2)
 
 
 @jax.tree_util.register_dataclass
@@ -240,7 +247,7 @@ def rlhf_sharpen(key: jax.Array, oracle: Oracle, model_class, num_prompts: int, 
     tie_break = check_tie_break(tie_break)
     if not isinstance(model_class, (TabularClass, LinearSoftmaxClass)):
         raise TypeError(
-            "rlhf_sharpen fits TabularClass (exact) or LinearSoftmaxClass (projected gradient); "
+            "model_class: rlhf_sharpen fits TabularClass (exact) or LinearSoftmaxClass (projected gradient); "
             f"got {type(model_class).__name__}"
         )
     check_class_matches_oracle(model_class, oracle)

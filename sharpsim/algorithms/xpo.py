@@ -52,7 +52,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int, is_concrete
+from sharpsim.classes.optimizer import check_num_steps
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int, check_real_array
 from sharpsim.algorithms.rlhf import rlhf_residuals
 from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
@@ -130,7 +131,8 @@ def parametrization(model_class) -> Parametrization:
             reward_range=None,
             value_range=None,
         )
-    raise TypeError(f"xpo_sharpen supports LinearSoftmaxClass and TabularClass, got {type(model_class).__name__}")
+    raise TypeError(f"model_class: xpo_sharpen supports LinearSoftmaxClass and TabularClass, got "
+                    f"{type(model_class).__name__}")
 
 
 def xpo_objective(log_on, log_base_sample, on_policy_log_base, base_log_base, mask, beta, alpha, loss_scale):
@@ -165,13 +167,21 @@ def round_loss(param: "Parametrization", params, data, beta, alpha, loss_scale):
                          beta, alpha, loss_scale)[0]
 
 
+MAX_TOTAL_STEPS = 10**8  # optimizer steps in a whole run (num_rounds × num_steps): hours beyond it
+
+
 def check_hyperparameters(num_rounds, beta, alpha, num_steps, num_validation, learning_rate):
     """Validate XPO's hyper-parameters eagerly (they are Python numbers); return them normalized."""
     num_rounds = check_positive_int(num_rounds, "num_rounds")
     beta = check_in_interval(beta, "beta", 0.0, np.inf, closed_low=False, closed_high=False)
     alpha = check_in_interval(alpha, "alpha", 0.0, np.inf, closed_low=True, closed_high=False)
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_num_steps(num_steps)
+    if num_rounds * num_steps > MAX_TOTAL_STEPS:
+        raise ValueError(f"num_rounds * num_steps must be at most {MAX_TOTAL_STEPS} optimizer steps in all, got "
+                         f"num_rounds={num_rounds} and num_steps={num_steps}")
     num_validation = check_positive_int(num_validation, "num_validation")
+    # validation draws V prompts and responses per iterate in one batch
+    check_allocation((num_validation,), "num_validation", itemsize=6 * 8)
     learning_rate = check_in_interval(learning_rate, "learning_rate", 0.0, np.inf, False, False)
     return num_rounds, beta, alpha, num_steps, num_validation, learning_rate
 
@@ -185,7 +195,8 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
       key: PRNG key. oracle: the sample-and-evaluate oracle (with evaluate, footnote 7).
       model_class: ``LinearSoftmaxClass`` or ``TabularClass`` on the base's spaces.
       num_rounds: T ≥ 1 (static). beta: β > 0. alpha: the optimism weight α ≥ 0 (0 switches exploration off).
-      num_steps: optax steps per round (static); learning_rate: Adam's step size.
+      num_steps: optax steps per round (static; at most ``MAX_STEPS`` = 10**6, and num_rounds × num_steps at most
+        ``MAX_TOTAL_STEPS`` = 10**8); learning_rate: Adam's step size.
       num_validation: V validation draws per iterate for Ĵ_β (static).
       reward_range, value_range: R_max and V_max; default the linear class's bounds (required for the tabular class).
       initial_params: the parameters of π^(1) (default 0, the uniform policy).
@@ -204,11 +215,11 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     if reward_range is None or value_range is None:
         raise ValueError(f"{type(model_class).__name__} has no default bounds: pass reward_range (R_max) and "
                          "value_range (V_max) explicitly")
-    for name, value in (("reward_range", reward_range), ("value_range", value_range)):
-        check_in_interval(value if not is_concrete(value) else float(value), name, 0.0, np.inf, closed_low=True,
-                          closed_high=False)
+    reward_range, value_range = (
+        check_in_interval(value, name, 0.0, np.inf, closed_low=True, closed_high=False)
+        for name, value in (("reward_range", reward_range), ("value_range", value_range)))
     loss_scale = 1.0 / jnp.maximum(reward_range + value_range, 1e-12) ** 2
-    params0 = param.initial if initial_params is None else jnp.asarray(initial_params, jnp.float64)
+    params0 = param.initial if initial_params is None else check_real_array(initial_params, "initial_params")
     if params0.shape != param.initial.shape:
         raise ValueError(f"initial_params must have shape {param.initial.shape}, got {params0.shape}")
     params0 = param.project(params0)

@@ -38,7 +38,7 @@ from sharpsim.core.validation import (
     check_positive_int,
     is_concrete,
 )
-from sharpsim.classes.optimizer import minimize_on_balls, project_to_balls
+from sharpsim.classes.optimizer import check_num_steps, minimize_on_balls, project_to_balls
 from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, check_prompts, check_tokens
 from sharpsim.policies.linear_softmax import LinearSoftmaxARPolicy
 
@@ -194,14 +194,15 @@ def best_achievable_log_mass(policy: LinearSoftmaxARPolicy, target, norm_bound, 
                              num_steps: int = 3000, learning_rate: float = 0.05):
     """max_{θ : ‖θ_h‖₂ ≤ B'} log π_θ(target | x) over the class of ``policy`` (its feature map), B' = norm_bound.
 
-    Projected Adam ascent from θ = 0 (learning rate scaled by B'), keeping the best iterate. Each term
+    Projected Adam ascent from θ = 0 (learning rate scaled by B'), keeping the best iterate; ``num_steps`` at
+    most ``MAX_STEPS`` (``sharpsim.classes.optimizer``). Each term
     log π_{θ_h}(y_h | x, y_{<h}) is concave in θ_h, so this approaches the global maximum. Returns
     ``(log_mass, theta)``.
     """
     if not isinstance(policy, LinearSoftmaxARPolicy):
         raise TypeError(f"policy must be a LinearSoftmaxARPolicy (a member of the class), got {type(policy).__name__}")
     norm_bound = check_in_interval(norm_bound, "norm_bound", 0.0, np.inf, False, False)
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_num_steps(num_steps)
     learning_rate = check_in_interval(learning_rate, "learning_rate", 0.0, np.inf, False, False)
     prompt = check_positive_int(prompt, "prompt", minimum=0)
     if prompt >= policy.num_prompts:

@@ -18,6 +18,19 @@ import optax
 from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
 
 
+MAX_STEPS = 10**6  # optimizer steps one call may run: minutes on one CPU core for the small classes sharpsim fits
+
+
+def check_num_steps(num_steps, name: str = "num_steps", maximum: int = MAX_STEPS) -> int:
+    """A count of optimizer steps in [1, ``maximum``]: a larger count (10**9, 10**30) is refused at once, naming
+    ``name``, rather than run for hours or overflow int64 inside ``jit``."""
+    num_steps = check_positive_int(num_steps, name)
+    if num_steps > maximum:
+        raise ValueError(f"{name} must be an integer in [1, {maximum}] (sharpsim's cap on optimizer steps a call "
+                         f"runs), got {num_steps}")
+    return num_steps
+
+
 def project_to_balls(theta: jax.Array, radius) -> jax.Array:
     """Euclidean projection of every row θ[..., :] onto {‖θ_row‖₂ ≤ radius} (one ball per row; θ [H, d] or [d])."""
     if is_concrete(radius):

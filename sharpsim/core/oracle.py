@@ -193,7 +193,7 @@ class Oracle:
         safe = prompts if valid is None else jnp.where(valid, prompts, 0)
         base = _unseal(self._sealed)
         responses = base.sample_responses(key, safe, num_samples)
-        log_probs = base.log_prob(safe[..., None], responses)
+        log_probs = _own_draws_log_prob(base, safe[..., None], responses)
         responses, log_probs = _mask(responses, log_probs, _active(active, prompts.shape), -jnp.inf)
         responses, log_probs = _mask(responses, log_probs, valid, jnp.nan)
         return SampleBatch(responses, log_probs), oracle
@@ -246,10 +246,11 @@ class Oracle:
         base = _unseal(self._sealed)
         safe = prompts if valid is None else jnp.where(valid, prompts, 0)
         responses = base.sample_responses(key, safe, max_samples)
-        log_probs = base.log_prob(safe[..., None], responses)
+        log_probs = _own_draws_log_prob(base, safe[..., None], responses)
         running_max = jax.lax.cummax(log_probs, axis=log_probs.ndim - 1)
         steps = jnp.arange(1, max_samples + 1, dtype=jnp.int64)
         stops = jax.vmap(stop_rule, in_axes=(0, -1), out_axes=-1)(steps, running_max)
+        _check_stops(stops, prompts.shape)
         stops = jnp.broadcast_to(jnp.asarray(stops, bool), running_max.shape)
         fired = jnp.any(stops, axis=-1)
         stop = jnp.where(fired, jnp.argmax(stops, axis=-1) + 1, max_samples).astype(jnp.int64)
@@ -401,7 +402,48 @@ _BYTES_PER_DRAW = 6 * 8
 
 
 def _active(active, shape):
-    return None if active is None else jnp.broadcast_to(jnp.asarray(active, bool), shape)
+    """The ``active`` mask broadcast to the prompts' shape; ``TypeError``/``ValueError`` naming ``active`` for a
+    mask that is not boolean or does not broadcast (static checks: they hold for traced masks too)."""
+    if active is None:
+        return None
+    if is_concrete(active):
+        if isinstance(active, (str, bytes, dict, set)):
+            raise TypeError(f"active must be a boolean mask broadcastable to prompts {tuple(shape)}, got "
+                            f"{type(active).__name__} {active!r:.40}")
+        try:
+            active = np.asarray(active)
+        except (TypeError, ValueError):
+            raise TypeError(f"active must be a boolean mask broadcastable to prompts {tuple(shape)}, got a ragged "
+                            f"{type(active).__name__}") from None
+    dtype = jnp.result_type(active) if not isinstance(active, np.ndarray) else active.dtype
+    if dtype != np.bool_:
+        raise TypeError(f"active must be a boolean mask broadcastable to prompts {tuple(shape)}, got dtype {dtype}")
+    try:
+        fits = jnp.broadcast_shapes(jnp.shape(active), tuple(shape)) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"active of shape {jnp.shape(active)} does not broadcast to the prompts' shape "
+                         f"{tuple(shape)}; it must be a boolean mask of that shape (or broadcastable to it)")
+    return jnp.broadcast_to(jnp.asarray(active), shape)
+
+
+def _own_draws_log_prob(base, prompts, responses):
+    """log π_base of responses the oracle has just drawn from ``base`` at validated prompts: a sharpsim policy's
+    unchecked scorer (re-validating its own draws would cost a host copy of every response), else ``log_prob``."""
+    return getattr(base, "_log_prob_unchecked", base.log_prob)(prompts, responses)
+
+
+def _check_stops(stops, shape) -> None:
+    """The stop rule's answers (vmapped over k: shape [*rule_shape, K]) must be bools of the prompts' shape."""
+    rule_shape = tuple(jnp.shape(stops))[:-1]
+    try:
+        fits = jnp.broadcast_shapes(rule_shape, tuple(shape)) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"stop_rule(k, running_max) must return bools of the prompts' shape {tuple(shape)} (one "
+                         f"per prompt), got shape {rule_shape}")
 
 
 def _both(first, second):

@@ -16,8 +16,14 @@ import numpy as np
 
 from sharpsim.core.pytree import validated_pytree
 from sharpsim.core.checked import checks_functionalized
-from sharpsim.core.validation import as_float_array, check_rows_on_simplex, is_concrete
+from sharpsim.core.validation import (
+    as_float_array, check_allocation, check_index_array, check_positive_int, check_rows_on_simplex, is_concrete,
+)
 from sharpsim.core.sampling import sample_categorical_rows
+
+
+# bytes a draw needs: its uniform, the binary search's bounds and row, and the answer (8 bytes each)
+BYTES_PER_DRAW = 5 * 8
 
 
 @validated_pytree(("probs", "prompt_probs"), ())
@@ -88,15 +94,32 @@ class TabularPolicy:
     # --- the sampler interface the Oracle uses (an AutoregressivePolicy offers the same three methods).
     def sample_prompts(self, key: jax.Array, num_prompts: int) -> jax.Array:
         """int [num_prompts]: x_i ∼ μ i.i.d."""
+        num_prompts = check_positive_int(num_prompts, "num_prompts")
+        check_allocation((num_prompts,), "num_prompts", itemsize=BYTES_PER_DRAW)
         return sample_categorical_rows(key, self.prompt_probs[None, :], jnp.zeros((), jnp.int64), num_prompts)
 
     def sample_responses(self, key: jax.Array, prompts: jax.Array, num_samples: int) -> jax.Array:
-        """int [*prompts.shape, num_samples]: y ∼ π(·|x) i.i.d. for every prompt x in ``prompts``."""
-        return sample_categorical_rows(key, self.probs, jnp.asarray(prompts), num_samples)
+        """int [*prompts.shape, num_samples]: y ∼ π(·|x) i.i.d. for every prompt x in ``prompts`` (integer
+        indices in [0, X): ``ValueError``/``TypeError`` otherwise, checked in checked mode when traced)."""
+        num_samples = check_positive_int(num_samples, "num_samples")
+        prompts = check_index_array(prompts, "prompts", self.num_prompts, "prompt")
+        check_allocation((*prompts.shape, num_samples), "num_samples", itemsize=BYTES_PER_DRAW)
+        return sample_categorical_rows(key, self.probs, prompts, num_samples)
 
     def log_prob(self, prompts: jax.Array, responses: jax.Array) -> jax.Array:
-        """log π(y|x) for broadcastable int arrays of prompts and responses."""
-        return self.log_probs[jnp.asarray(prompts), jnp.asarray(responses)]
+        """log π(y|x) for broadcastable int arrays of prompts (in [0, X)) and responses (in [0, Y))."""
+        prompts = check_index_array(prompts, "prompts", self.num_prompts, "prompt")
+        responses = check_index_array(responses, "responses", self.num_responses, "response")
+        try:
+            jnp.broadcast_shapes(prompts.shape, responses.shape)
+        except ValueError:
+            raise ValueError(f"prompts of shape {prompts.shape} do not broadcast against responses of shape "
+                             f"{responses.shape}") from None
+        return self._log_prob_unchecked(prompts, responses)
+
+    def _log_prob_unchecked(self, prompts, responses) -> jax.Array:
+        """``log_prob`` without input checks, for the oracle scoring the responses it has just drawn."""
+        return self.log_probs[prompts, responses]
 
     def replace(self, probs=None, prompt_probs=None) -> "TabularPolicy":
         """A copy with the given fields changed (validated like the constructor)."""

@@ -128,6 +128,83 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _concrete_numbers(value, name: str, allowed: str) -> np.ndarray:
+    """A concrete value as a numpy array, or ``TypeError`` naming ``name`` for strings, None, mappings, sets and
+    ragged or object data (``allowed`` says what is wanted)."""
+    if value is None or isinstance(value, (str, bytes, dict, set, frozenset)):
+        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__} {value!r:.40}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise TypeError(f"{name} must be a rectangular array of {allowed}, got a ragged "
+                        f"{type(value).__name__}") from None
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise TypeError(f"{name} must be {allowed}, got dtype {array.dtype}")
+    return array
+
+
+def check_index_array(value, name: str, size: int, what: str = ""):
+    """Integer indices into a set of ``size`` elements (``what``: prompt, response, token): an integer array (or
+    scalar) with every entry in [0, size). ``TypeError`` naming ``name`` for anything that is not integer data
+    (floats, bools, strings, None, objects), ``ValueError`` naming the first entry out of range; a traced array
+    has its dtype checked always and its entries in checked mode only (no cost otherwise). Returns the indices as
+    a JAX integer array, so that a JAX gather never clamps an out-of-range index into a silently wrong answer."""
+    allowed = f"integer {what + ' ' if what else ''}indices in [0, {size})"
+    # "targets tokens must lie in [0, 3)", but "prompts must lie in [0, 2)" (the name already says what)
+    subject = name if not what or name.rstrip("s").endswith(what) else f"{name} {what}s"
+    out_of_range = f"{subject} must lie in [0, {size})"
+    if not is_concrete(value):
+        dtype = jnp.result_type(value)
+        if not jnp.issubdtype(dtype, jnp.integer):
+            raise TypeError(f"{name} must be {allowed}, got a traced array of dtype {dtype}")
+        array = jnp.asarray(value)
+        from sharpsim.core.checked import checks_functionalized  # checked.py imports this module
+
+        if checks_functionalized():
+            bad = (array < 0) | (array >= size)
+            index, flat = _first_entry(bad)
+            traced_check(~bad, out_of_range + "; entry {index} is {value}", index=index,
+                         value=jnp.ravel(array)[flat])
+        return array
+    array = _concrete_numbers(value, name, allowed)
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must be {allowed}, got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() >= size):  # two passes, no boolean temporaries
+        bad = (array < 0) | (array >= size)
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f"entry {index} is " if index else "got "
+        raise ValueError(f"{out_of_range}; {where}{array[index]}")
+    return value if isinstance(value, jax.Array) else jnp.asarray(array)  # a device array is not copied back
+
+
+def check_real_array(value, name: str, finite: bool = True):
+    """Real-valued array data (log-probabilities, rewards, weights, parameters): ``TypeError`` naming ``name`` for
+    strings, None, objects or complex data, ``ValueError`` for NaN (or ±inf when ``finite``). ``-inf`` is allowed
+    when not ``finite`` (a log-probability of zero). A traced array has its dtype checked always and its entries
+    in checked mode only. Returns a float64 JAX array."""
+    what = "finite" if finite else "a number below +inf (not NaN)"
+    if not is_concrete(value):
+        dtype = jnp.result_type(value)
+        if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+            raise TypeError(f"{name} must hold real numbers, got a traced array of dtype {dtype}")
+        array = jnp.asarray(value, jnp.float64)
+        from sharpsim.core.checked import checks_functionalized  # checked.py imports this module
+
+        if checks_functionalized():
+            bad = ~jnp.isfinite(array) if finite else jnp.isnan(array) | (array == jnp.inf)
+            index, flat = _first_entry(bad)
+            traced_check(~bad, f"{name} must be {what}; entry {{index}} is {{value}}", index=index,
+                         value=jnp.ravel(array)[flat])
+        return array
+    array = as_float_array(_concrete_numbers(value, name, "array-like of real numbers"), name)
+    bad = ~np.isfinite(array) if finite else np.isnan(array) | np.isposinf(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f"entry {index} is " if index else "got "
+        raise ValueError(f"{name} must be {what}; {where}{array[index]}")
+    return jnp.asarray(array)
+
+
 def check_in_interval(value, name: str, low: float, high: float, closed_low: bool, closed_high: bool) -> float:
     """A real number in the interval; a traced value passes through (checked in checked mode)."""
     interval = f"{'[' if closed_low else '('}{low:g}, {high:g}{']' if closed_high else ')'}"

@@ -115,6 +115,17 @@ def not_closed_features(prompt, tokens, position):
     return jnp.where(position == 0, at_first, at_second)
 
 
+# Largest θ entry scale (``bound``, ``scale``) an instance accepts: its squared norm stays finite in float64.
+MAX_SCALE = 1e100
+
+
+def _check_scale(value: float, name: str) -> float:
+    if value > MAX_SCALE:
+        raise ValueError(f"{name} must be at most {MAX_SCALE:g} (beyond, the parameters' squared norm overflows "
+                         f"float64), got {value!r}")
+    return value
+
+
 @register_family("not_closed")
 def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftmaxARPolicy:
     """Proposition E.2: X = {⊥}, V = [n], H = d = 2, θ*_1 = θ*_2 = B·e_1 with B = log n by default.
@@ -122,11 +133,13 @@ def not_closed(vocab_size: int = 16, bound: float | None = None) -> LinearSoftma
     With b = e^B: π(y*) = π(2, 1) = b/(2b + n − 2) · b/(b + n − 1) (≈ 1/6 at B = log n), the unique argmax;
     every other pair has O(1/n). Tokens 1 and 2 share the step-1 feature, so every member of the class has
     π_1(1) = π_1(2) and π(y*) ≤ 1/2 whatever the norm bound (``not_closed_best_mass`` checks it).
+    ``bound`` lies in [0, ``MAX_SCALE``] (beyond, ‖θ‖² overflows float64; the softmax is saturated long before).
     """
     vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=3)
     # every next-token distribution is a [|V|] row of logits over [|V|, d = 2] features
     check_allocation((vocab_size, 2), f"not_closed with vocab_size={vocab_size}")
-    bound = float(np.log(vocab_size)) if bound is None else check_in_interval(bound, "bound", 0.0, np.inf, True, False)
+    bound = float(np.log(vocab_size)) if bound is None else _check_scale(
+        check_in_interval(bound, "bound", 0.0, np.inf, True, False), "bound")
     theta = np.array([[bound, 0.0], [bound, 0.0]])
     return LinearSoftmaxARPolicy(theta, not_closed_features, vocab_size, norm_bound=bound)
 
@@ -202,8 +215,10 @@ def max_cut_brute_force(adjacency) -> tuple[float, np.ndarray]:
     adjacency = _check_adjacency(adjacency)
     num_vertices = adjacency.shape[0]
     if num_vertices > 62:  # 2^n labelings beyond int64 (and any memory)
-        raise ValueError(f"max_cut_brute_force tries all 2^n labelings; n={num_vertices} vertices is beyond 2^62")
-    check_allocation((2**num_vertices, num_vertices), f"max_cut_brute_force on n={num_vertices} vertices (2^n labelings)")
+        raise ValueError(f"adjacency: max_cut_brute_force tries all 2^n labelings; n={num_vertices} vertices is beyond "
+                         "2^62 (at most 62 vertices)")
+    check_allocation((2**num_vertices, num_vertices),
+                     f"adjacency with n={num_vertices} vertices (max_cut_brute_force's 2^n labelings)")
     # all 2^n labelings in lexicographic order (vertex 0 most significant), as itertools.product((0, 1), repeat=n)
     labelings = (np.arange(2**num_vertices)[:, None] >> np.arange(num_vertices - 1, -1, -1)[None, :]) & 1
     values = _cut_value(adjacency, labelings)
@@ -225,8 +240,9 @@ def maxcut(adjacency=None, key: jax.Array | None = None, num_vertices: int = 6, 
     {(y, +1, +1) : y a maximum cut} (the paper takes s = B = H; any s ≥ 1 works). Give ``adjacency`` or a
     ``key`` for G(num_vertices, edge_prob). ‖θ_h‖ ≤ s·max(√|E|, √2) ≤ s·H, recorded as ``norm_bound`` = s·H
     (the paper's B(H) = H at s = 1; graph-independent so same-size instances share compiled code).
+    s ≤ ``MAX_SCALE`` (beyond, ‖θ‖² overflows float64; σ(2s) is 1 to float64 precision from s ≈ 20).
     """
-    scale = check_in_interval(scale, "scale", 1.0, np.inf, True, False)
+    scale = _check_scale(check_in_interval(scale, "scale", 1.0, np.inf, True, False), "scale")
     if adjacency is None:
         if key is None:
             raise ValueError("maxcut needs an adjacency matrix or a key to draw a random graph")

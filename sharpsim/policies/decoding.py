@@ -21,7 +21,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from sharpsim.core.validation import check_positive_int, is_concrete
+from sharpsim.core.validation import check_allocation, check_positive_int
 from sharpsim.policies.autoregressive import (
     AutoregressivePolicy,
     check_prompts,
@@ -50,10 +50,7 @@ def _check_policy(policy) -> None:
 def _prompts_or_all(policy, prompts) -> jax.Array:
     if prompts is None:
         return jnp.arange(policy.num_prompts)
-    prompts = jnp.asarray(prompts)
-    if is_concrete(prompts):
-        check_prompts(prompts, policy.num_prompts)
-    return prompts
+    return check_prompts(prompts, policy.num_prompts)
 
 
 def greedy_decode(policy: AutoregressivePolicy, prompts=None) -> jax.Array:
@@ -65,7 +62,7 @@ def greedy_decode(policy: AutoregressivePolicy, prompts=None) -> jax.Array:
 @jax.jit
 def _greedy(policy, prompts):
     def step(tokens, position):
-        token = jnp.argmax(policy.next_token_log_probs(prompts, tokens, position), axis=-1)
+        token = jnp.argmax(policy._next_token_log_probs(prompts, tokens, position), axis=-1)
         return tokens.at[..., position].set(token), None
 
     initial = jnp.zeros(prompts.shape + (policy.horizon,), dtype=jnp.int64)
@@ -82,7 +79,10 @@ def beam_search(policy: AutoregressivePolicy, width: int, prompts=None) -> Decod
     """
     _check_policy(policy)
     width = check_positive_int(width, "width")
-    return _beam(policy, width, _prompts_or_all(policy, prompts))
+    prompts = _prompts_or_all(policy, prompts)
+    # the beams' tokens [k, H] and their k·|V| candidate scores (and top-k's indices), per prompt
+    check_allocation((*prompts.shape, width, policy.horizon + 2 * policy.vocab_size), "width")
+    return _beam(policy, width, prompts)
 
 
 @partial(jax.jit, static_argnums=1)
@@ -92,7 +92,7 @@ def _beam(policy, width, prompts):
 
     def step(carry, position):
         tokens, scores = carry  # [..., k, H], [..., k]
-        candidates = scores[..., None] + policy.next_token_log_probs(rows, tokens, position)  # [..., k, V]
+        candidates = scores[..., None] + policy._next_token_log_probs(rows, tokens, position)  # [..., k, V]
         flat = candidates.reshape(prompts.shape + (width * vocab,))
         best_scores, best = jax.lax.top_k(flat, width)
         parent, token = best // vocab, best % vocab
@@ -111,7 +111,8 @@ def sample_with_temperature(key: jax.Array, policy: AutoregressivePolicy, prompt
     """int [*prompts.shape, num_samples, H]: token-level temperature sampling, y_h ∼ π_h(·|y_{<h}, x)^(1/T)
     renormalized. T → 0 approaches greedy decoding; T = 1 is ordinary sampling."""
     _check_policy(policy)
-    return policy.sample_responses(key, _prompts_or_all(policy, prompts), num_samples, temperature=temperature)
+    return policy.sample_responses(key, check_prompts(prompts, policy.num_prompts), num_samples,
+                                   temperature=temperature)
 
 
 def sequence_argmax(policy: AutoregressivePolicy, max_sequences: int | None = None) -> Decoded:
@@ -128,13 +129,11 @@ def in_argmax_set(policy: AutoregressivePolicy, sequences, gamma=0.0, max_sequen
     """bool [X]: whether sequences[x] ∈ y*_γ(x), the (γ-)argmax set of the enumerated policy, ties included
     (the referee's ``argmax_mask`` on ``policy.to_tabular()``)."""
     _check_policy(policy)
-    sequences = jnp.asarray(sequences)
-    if is_concrete(sequences):
-        check_tokens(sequences, policy.vocab_size, policy.horizon, "sequences")
-        if sequences.shape != (policy.num_prompts, policy.horizon):
-            raise ValueError(
-                f"sequences must have shape [X, H] = ({policy.num_prompts}, {policy.horizon}), got {sequences.shape}"
-            )
+    sequences = check_tokens(sequences, policy.vocab_size, policy.horizon, "sequences")
+    if sequences.shape != (policy.num_prompts, policy.horizon):
+        raise ValueError(
+            f"sequences must have shape [X, H] = ({policy.num_prompts}, {policy.horizon}), got {sequences.shape}"
+        )
     mask = argmax_mask(policy.to_tabular(max_sequences), gamma)
     index = sequences_to_indices(sequences, policy.vocab_size)
     return jnp.take_along_axis(mask, index[:, None], axis=-1)[:, 0]
@@ -148,7 +147,7 @@ def viterbi_decode(policy: MarkovPolicy) -> Decoded:
     then backtracking. O(X·H·|V|²) work, so H may be far beyond enumeration. Ties go to the smaller token.
     """
     if not isinstance(policy, MarkovPolicy):
-        raise TypeError(f"viterbi_decode needs a MarkovPolicy, got {type(policy).__name__}; "
+        raise TypeError(f"viterbi_decode needs a MarkovPolicy as policy, got {type(policy).__name__}; "
                         "use sequence_argmax to enumerate other policies")
     return _viterbi(policy)
 

@@ -24,8 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from sharpsim.core.pytree import unchecked_replace, validated_pytree
-from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int, is_concrete
-from sharpsim.policies.autoregressive import DEFAULT_MAX_SEQUENCES, AutoregressivePolicy, check_prompt_probs
+from sharpsim.core.validation import (
+    as_float_array, check_in_interval, check_positive_int, check_real_array, is_concrete,
+)
+from sharpsim.policies.autoregressive import (
+    DEFAULT_MAX_SEQUENCES, AutoregressivePolicy, check_prompt_probs, check_step_inputs,
+)
 
 
 @validated_pytree(("theta", "prompt_probs"), ("feature_map", "horizon", "max_sequences", "norm_bound", "vocab_size"))
@@ -79,11 +83,21 @@ class LinearSoftmaxARPolicy(AutoregressivePolicy):
         object.__setattr__(self, "max_sequences", max_sequences)
 
     def with_theta(self, theta) -> "LinearSoftmaxARPolicy":
-        """The member of the same class with parameters ``theta`` (unchecked: usable under ``grad``/``jit``)."""
+        """The member of the same class with parameters ``theta`` [H, d] (usable under ``grad``/``jit``: a traced
+        theta has its shape checked, its values in checked mode only). The norm bound is not re-checked."""
+        theta = check_real_array(theta, "theta")
+        if jnp.shape(theta) != jnp.shape(self.theta):
+            raise ValueError(f"theta must have shape [H, d] = {tuple(jnp.shape(self.theta))} like this policy's, "
+                             f"got {tuple(jnp.shape(theta))}")
         return unchecked_replace(self, theta=theta)
 
     def features(self, prompts, tokens, position) -> jax.Array:
-        """float [..., |V|, d]: φ_h(x, (y_{<h}, v)) for every candidate token v."""
+        """float [..., |V|, d]: φ_h(x, (y_{<h}, v)) for every candidate token v (arguments as in
+        ``next_token_log_probs``, checked the same way)."""
+        prompts, tokens, position = check_step_inputs(self, prompts, tokens, position)
+        return self._features(prompts, tokens, position)
+
+    def _features(self, prompts, tokens, position) -> jax.Array:
         prompts, tokens = jnp.asarray(prompts), jnp.asarray(tokens)
         shape = jnp.broadcast_shapes(prompts.shape, tokens.shape[:-1])
         flat_prompts = jnp.broadcast_to(prompts, shape).reshape(-1)
@@ -99,8 +113,8 @@ class LinearSoftmaxARPolicy(AutoregressivePolicy):
         features = jax.vmap(per_row)(flat_prompts, flat_tokens)
         return features.reshape(shape + features.shape[1:])
 
-    def next_token_log_probs(self, prompts, tokens, position):
-        logits = self.features(prompts, tokens, position) @ self.theta[position]
+    def _next_token_log_probs(self, prompts, tokens, position):
+        logits = self._features(prompts, tokens, position) @ self.theta[position]
         return jax.nn.log_softmax(logits, axis=-1)
 
 

@@ -19,6 +19,7 @@ from sharpsim.policies.autoregressive import (
     DEFAULT_MAX_SEQUENCES,
     AutoregressivePolicy,
     check_conditionals,
+    check_logits,
     check_prompt_probs,
 )
 
@@ -64,11 +65,16 @@ class MarkovPolicy(AutoregressivePolicy):
     @classmethod
     def from_logits(cls, initial_logits, transition_logits, prompt_probs=None,
                     max_sequences: int = DEFAULT_MAX_SEQUENCES) -> "MarkovPolicy":
-        """Conditionals softmax(logits) along the last axis."""
+        """Conditionals softmax(logits) along the last axis (``-inf`` gives zero probability; NaN, +inf or a row
+        of all ``-inf`` is an error naming the argument)."""
+        if is_concrete(initial_logits, transition_logits):
+            initial_logits = check_logits(initial_logits, "initial_logits")
+            transition_logits = check_logits(transition_logits, "transition_logits")
+            _check_shapes(initial_logits, transition_logits, "initial_logits", "transition_logits")
         return cls(jax.nn.softmax(jnp.asarray(initial_logits, jnp.float64), axis=-1),
                    jax.nn.softmax(jnp.asarray(transition_logits, jnp.float64), axis=-1), prompt_probs, max_sequences)
 
-    def next_token_log_probs(self, prompts, tokens, position):
+    def _next_token_log_probs(self, prompts, tokens, position):
         prompts, tokens = jnp.asarray(prompts), jnp.asarray(tokens)
         step = jnp.clip(position - 1, 0, max(self.horizon - 2, 0))
         previous = tokens[..., jnp.maximum(position - 1, 0)]
@@ -92,17 +98,23 @@ class MarkovPolicy(AutoregressivePolicy):
 def _validated(initial, transitions, prompt_probs):
     initial = as_float_array(initial, "initial")
     transitions = as_float_array(transitions, "transitions")
-    if initial.ndim != 2 or initial.shape[0] == 0 or initial.shape[1] < 2:
-        raise ValueError(f"initial must have shape [X, |V|] with X >= 1 and |V| >= 2, got {initial.shape}")
-    num_prompts, vocab = initial.shape
-    if transitions.ndim != 4 or transitions.shape[0] != num_prompts or transitions.shape[2:] != (vocab, vocab):
-        raise ValueError(
-            f"transitions must have shape [X, H − 1, |V|, |V|] = [{num_prompts}, H − 1, {vocab}, {vocab}] "
-            f"to match initial {initial.shape}, got {transitions.shape}"
-        )
+    num_prompts, vocab = _check_shapes(initial, transitions, "initial", "transitions")
     check_conditionals(initial, "initial", lambda index: f"the conditional at prompt {index[0]}, position 0")
     check_conditionals(
         transitions, "transitions",
         lambda index: f"the conditional at prompt {index[0]}, position {index[1] + 1}, previous token {index[2]}",
     )
     return initial, transitions, check_prompt_probs(prompt_probs, num_prompts)
+
+
+def _check_shapes(initial, transitions, initial_name: str, transitions_name: str) -> tuple[int, int]:
+    """``initial`` [X, |V|] (X >= 1, |V| >= 2) and ``transitions`` [X, H − 1, |V|, |V|]; returns (X, |V|)."""
+    if initial.ndim != 2 or initial.shape[0] == 0 or initial.shape[1] < 2:
+        raise ValueError(f"{initial_name} must have shape [X, |V|] with X >= 1 and |V| >= 2, got {initial.shape}")
+    num_prompts, vocab = initial.shape
+    if transitions.ndim != 4 or transitions.shape[0] != num_prompts or transitions.shape[2:] != (vocab, vocab):
+        raise ValueError(
+            f"{transitions_name} must have shape [X, H − 1, |V|, |V|] = [{num_prompts}, H − 1, {vocab}, {vocab}] "
+            f"to match {initial_name} {initial.shape}, got {transitions.shape}"
+        )
+    return num_prompts, vocab

@@ -22,7 +22,8 @@ from sharpsim.policies.autoregressive import (
     check_index_range,
     check_conditionals,
     check_prompt_probs,
-    indices_to_sequences,
+    _indices_to_sequences,
+    check_logits,
 )
 
 
@@ -50,11 +51,7 @@ class TreePolicy(AutoregressivePolicy):
 
     def __init__(self, levels, prompt_probs=None, max_sequences: int = DEFAULT_MAX_SEQUENCES):
         max_sequences = check_positive_int(max_sequences, "max_sequences")
-        if isinstance(levels, (jax.Array, np.ndarray)):
-            raise TypeError("levels must be a list of H arrays (levels[h] of shape [X, |V|^h, |V|]), not one array")
-        levels = list(levels)
-        if not levels:
-            raise ValueError("levels must hold at least one position (H >= 1)")
+        levels = _level_list(levels, "levels")
         if is_concrete(levels, prompt_probs):
             levels, prompt_probs = _validated_levels(levels, prompt_probs)
         else:
@@ -73,6 +70,10 @@ class TreePolicy(AutoregressivePolicy):
     @classmethod
     def from_logits(cls, level_logits, prompt_probs=None, max_sequences: int = DEFAULT_MAX_SEQUENCES):
         """Conditionals softmax(level_logits[h][x, p]) (``-inf`` gives zero probability)."""
+        level_logits = _level_list(level_logits, "level_logits")
+        if is_concrete(level_logits):
+            level_logits = [check_logits(logits, f"level_logits[{h}]") for h, logits in enumerate(level_logits)]
+            _check_level_shapes(level_logits, "level_logits")
         return cls([jax.nn.softmax(jnp.asarray(l, dtype=jnp.float64), axis=-1) for l in level_logits],
                    prompt_probs, max_sequences)
 
@@ -110,7 +111,7 @@ class TreePolicy(AutoregressivePolicy):
         offsets = np.cumsum([0] + [self.vocab_size**h for h in range(self.horizon)])
         return [self.conditionals[:, offsets[h] : offsets[h + 1]] for h in range(self.horizon)]
 
-    def next_token_log_probs(self, prompts, tokens, position):
+    def _next_token_log_probs(self, prompts, tokens, position):
         h = jnp.arange(self.horizon)
         exponents = jnp.clip(position - 1 - h, 0, None)
         weights = jnp.where(h < position, jnp.power(self.vocab_size, exponents), 0).astype(jnp.int64)
@@ -126,24 +127,45 @@ class TreePolicy(AutoregressivePolicy):
 
 def _validated_levels(levels, prompt_probs):
     arrays = [as_float_array(level, f"levels[{h}]") for h, level in enumerate(levels)]
-    first = arrays[0]
-    if first.ndim != 3 or first.shape[1] != 1:
-        raise ValueError(f"levels[0] must have shape [X, 1, |V|] (one empty prefix), got {first.shape}")
-    num_prompts, _, vocab = first.shape
-    if num_prompts == 0 or vocab < 2:
-        raise ValueError(f"levels need at least one prompt and a vocabulary of >= 2 tokens, got shape {first.shape}")
-    check_index_range(vocab, len(arrays))
+    num_prompts, vocab = _check_level_shapes(arrays, "levels")
     for h, array in enumerate(arrays):
-        expected = (num_prompts, vocab**h, vocab)
-        if array.shape != expected:
-            raise ValueError(f"levels[{h}] must have shape {expected} = [X, |V|^{h}, |V|], got {array.shape}")
 
         def describe(index, h=h):
-            prefix = tuple(int(t) for t in np.asarray(indices_to_sequences(index[1], vocab, h)))
+            prefix = tuple(int(t) for t in np.asarray(_indices_to_sequences(index[1], vocab, h)))
             return f"the conditional at prompt {index[0]}, position {h}, prefix {prefix}"
 
         check_conditionals(array, f"levels[{h}]", describe)
     return arrays, check_prompt_probs(prompt_probs, num_prompts)
+
+
+def _level_list(levels, name: str) -> list:
+    """``levels`` (or ``level_logits``) as a non-empty list of H per-position arrays; errors name ``name``."""
+    if isinstance(levels, (jax.Array, np.ndarray)):
+        raise TypeError(f"{name} must be a list of H arrays ({name}[h] of shape [X, |V|^h, |V|]), not one array")
+    if levels is None or isinstance(levels, (str, bytes, dict, set)) or not hasattr(levels, "__iter__"):
+        raise TypeError(f"{name} must be a list of H arrays ({name}[h] of shape [X, |V|^h, |V|]), got "
+                        f"{type(levels).__name__} {levels!r:.40}")
+    levels = list(levels)
+    if not levels:
+        raise ValueError(f"{name} must hold at least one position (H >= 1), got an empty list")
+    return levels
+
+
+def _check_level_shapes(arrays, name: str) -> tuple[int, int]:
+    """``arrays[h]`` must have shape [X, |V|^h, |V|] with X >= 1 and |V| >= 2; returns (X, |V|)."""
+    first = arrays[0]
+    if first.ndim != 3 or first.shape[1] != 1:
+        raise ValueError(f"{name}[0] must have shape [X, 1, |V|] (one empty prefix), got {first.shape}")
+    num_prompts, _, vocab = first.shape
+    if num_prompts == 0 or vocab < 2:
+        raise ValueError(f"{name} need at least one prompt and a vocabulary of >= 2 tokens, got {name}[0] of "
+                         f"shape {first.shape}")
+    check_index_range(vocab, len(arrays))
+    for h, array in enumerate(arrays):
+        expected = (num_prompts, vocab**h, vocab)
+        if array.shape != expected:
+            raise ValueError(f"{name}[{h}] must have shape {expected} = [X, |V|^{h}, |V|], got {array.shape}")
+    return num_prompts, vocab
 
 
 def _exact_log(value: int, base: int) -> int | None:

@@ -45,6 +45,10 @@ _ERROR_VALUE_TOLERANCE = 1e-12
 def _check_arguments(num_prompts, num_samples, delta):
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     num_samples = check_positive_int(num_samples, "num_samples")
+    if isinstance(num_samples, int):
+        # N enters only through (1 − p)^N in float64: as a float, N beyond int64 (10**30) is a valid, exact-enough
+        # argument instead of an overflow when passed to the jitted table
+        num_samples = float(num_samples)
     delta = check_in_interval(delta, "delta", 0.0, 1.0, closed_low=False, closed_high=False)
     return num_prompts, num_samples, delta
 
@@ -103,7 +107,11 @@ def _expected_error(base, num_prompts, num_samples, delta, gamma):
     failure = _failure_table(base, num_prompts, num_samples, delta, gamma)
     counts = jnp.arange(num_prompts + 1)
     count_law = jax_binom.pmf(counts[None, :], num_prompts, base.prompt_probs[:, None])  # [X, n+1]
-    return jnp.sum(base.prompt_probs * jnp.sum(count_law * failure, axis=1))
+    # the pmf goes through log-gamma of numbers up to n, whose rounding (relative ~1e-16 · n log n) lets a row sum
+    # to 1 ± 1e-10 at n = 10**5: renormalize each row (it is a probability law), and clip the expectation, a
+    # probability, into [0, 1] against the last rounding of the sums
+    count_law = count_law / jnp.sum(count_law, axis=1, keepdims=True)
+    return jnp.clip(jnp.sum(base.prompt_probs * jnp.sum(count_law * failure, axis=1)), 0.0, 1.0)
 
 
 def exact_sft_error_distribution(
@@ -119,7 +127,8 @@ def exact_sft_error_distribution(
     base = as_tabular(base, "base")
     # the dynamic program's [n+1, n+1] transition matrices (steps, binomial law, failures, products)
     check_allocation((num_prompts + 1, num_prompts + 1), "exact_sft_error_distribution(num_prompts)", itemsize=5 * 8)
-    failure = np.asarray(prompt_failure_probabilities(base, num_prompts, num_samples, delta, gamma))
+    _check_table_size(base, num_prompts, "exact_sft_error_distribution(num_prompts)")
+    failure = np.asarray(_failure_table(base, num_prompts, num_samples, delta, check_gamma(gamma)))
     mu = np.asarray(base.prompt_probs)
     support = np.flatnonzero(mu > 0)  # prompts of mass 0 are never drawn and weigh nothing
     remaining = np.cumsum(mu[support][::-1])[::-1]  # Σ_{≥x} μ, summed from the tail: no cancellation

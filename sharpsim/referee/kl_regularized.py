@@ -110,7 +110,7 @@ def expected_log_likelihood(policy, base) -> jax.Array:
     max_π J(π) = E_x[log max_y π_base(y|x)], attained by any policy on y*(x).
     """
     policy, base = as_tabular(policy), as_tabular(base, "base")
-    _check_same_shape(policy, base)
+    _check_same_shape(policy, base, ("policy", "base"))
     p, q = policy.probs, base.probs
     terms = jnp.where(p > 0, p * _safe_log(q), 0.0)
     terms = jnp.where((p > 0) & (q == 0), -jnp.inf, terms)
@@ -128,6 +128,8 @@ def regularized_objective(policy, base, beta) -> jax.Array:
 
 def concentrability(policy, base) -> jax.Array:
     """C_π = E_{x∼μ, y∼π(·|x)}[ π(y|x)/π_base(y|x) ] = E_x Σ_y π(y|x)²/π_base(y|x)   (Eq. 9). ≥ 1 (Cauchy–Schwarz)."""
+    policy, base = as_tabular(policy), as_tabular(base, "base")
+    _check_same_shape(policy, base, ("policy", "base"))
     return density_ratio_moment(policy, base, 1.0)
 
 
@@ -139,7 +141,7 @@ def density_ratio_moment(policy, reference, beta) -> jax.Array:
     """
     beta = check_beta(beta)
     policy, reference = as_tabular(policy), as_tabular(reference, "reference")
-    _check_same_shape(policy, reference)
+    _check_same_shape(policy, reference, ("policy", "reference"))
     p, q = policy.probs, reference.probs
     terms = jnp.where(p > 0, p * jnp.exp(beta * (_safe_log(p) - _safe_log(q))), 0.0)
     terms = jnp.where((p > 0) & (q == 0), jnp.inf, terms)
@@ -151,10 +153,13 @@ def _stacked_probs(policies, base: TabularPolicy) -> jax.Array:
     if isinstance(policies, TabularPolicy) or hasattr(policies, "to_tabular"):
         probs = as_tabular(policies, "policies").probs
         return probs if probs.ndim == 3 else probs[None]
+    if isinstance(policies, (str, bytes, dict)) or not hasattr(policies, "__iter__"):
+        raise TypeError("policies must be a list of policies (TabularPolicy or with .to_tabular()) or one "
+                        f"TabularPolicy with a leading batch axis, got {type(policies).__name__}")
     policies = list(policies)
     if not policies:
         raise ValueError("policies must hold at least one policy (the class or sequence to maximize over)")
-    stacked = jnp.stack([as_tabular(p).probs for p in policies])
+    stacked = jnp.stack([as_tabular(p, f"policies[{i}]").probs for i, p in enumerate(policies)])
     if stacked.shape[1:] != base.probs.shape:
         raise ValueError(f"policies have shape {stacked.shape[1:]} but the base has shape {base.probs.shape}")
     return stacked
@@ -196,7 +201,7 @@ def log_ratio_range(policy, base, beta) -> jax.Array:
     """
     beta = check_beta(beta)
     policy, base = as_tabular(policy), as_tabular(base, "base")
-    _check_same_shape(policy, base)
+    _check_same_shape(policy, base, ("policy", "base"))
     p, q = policy.probs, base.probs
     values = jnp.abs(beta * (_safe_log(p) - _safe_log(q)))
     values = jnp.where((p > 0) != (q > 0), jnp.inf, values)

@@ -81,10 +81,12 @@ def margin(policy) -> jax.Array:
     return jnp.min(jnp.where(policy.prompt_probs > 0, prompt_margins(policy), jnp.inf))
 
 
-def _check_same_shape(learned: TabularPolicy, base: TabularPolicy) -> None:
+def _check_same_shape(learned: TabularPolicy, base: TabularPolicy, names=("learned", "base")) -> None:
+    """Both policies on the same prompt and response spaces; ``names`` are the caller's two arguments."""
     if learned.probs.shape != base.probs.shape:
+        first, second = (f"{name} policy" if name in ("learned", "base") else name for name in names)
         raise ValueError(
-            f"learned policy has shape {learned.probs.shape} but base policy has shape {base.probs.shape}; "
+            f"{first} has shape {learned.probs.shape} but {second} has shape {base.probs.shape}; "
             "they must share the prompt and response spaces"
         )
 
@@ -121,7 +123,7 @@ def is_sharpened(learned, base, eps, delta, gamma=0.0) -> jax.Array:
 def hellinger_squared_per_prompt(policy, reference) -> jax.Array:
     """[X]: D_H²(π(·|x), π'(·|x)) = Σ_y (√π(y|x) − √π'(y|x))²  (the paper's convention, no ½; in [0, 2])."""
     policy, reference = as_tabular(policy), as_tabular(reference, "reference")
-    _check_same_shape(policy, reference)
+    _check_same_shape(policy, reference, ("policy", "reference"))
     return jnp.sum((jnp.sqrt(policy.probs) - jnp.sqrt(reference.probs)) ** 2, axis=-1)
 
 
@@ -134,7 +136,7 @@ def hellinger_squared(policy, reference) -> jax.Array:
 def kl_divergence_per_prompt(policy, reference) -> jax.Array:
     """[X]: KL(π(·|x) ‖ π'(·|x)) = Σ_y π log(π/π'), with 0·log 0 = 0 and ``inf`` when π' misses π's support."""
     policy, reference = as_tabular(policy), as_tabular(reference, "reference")
-    _check_same_shape(policy, reference)
+    _check_same_shape(policy, reference, ("policy", "reference"))
     p, q = policy.probs, reference.probs
     safe_q = jnp.where(q > 0, q, 1.0)
     safe_p = jnp.where(p > 0, p, 1.0)

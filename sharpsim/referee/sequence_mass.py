@@ -19,7 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_positive_int, check_rows_on_simplex, is_concrete
+from sharpsim.core.validation import (
+    check_allocation, check_in_interval, check_index_array, check_positive_int, check_rows_on_simplex, is_concrete,
+)
 from sharpsim.policies.autoregressive import AutoregressivePolicy, check_prompt_probs, check_tokens
 from sharpsim.measure.statistics import wilson_interval
 
@@ -35,10 +37,12 @@ class MassEstimate:
     confidence: float
 
 
-def _check_targets(policy, targets) -> jax.Array:
+def _check_targets(policy, targets, name: str = "policy") -> jax.Array:
+    """``policy`` (argument ``name``) autoregressive and ``targets`` integer tokens [X, H] in [0, |V|)."""
     if not isinstance(policy, AutoregressivePolicy):
-        raise TypeError(f"policy must be an AutoregressivePolicy (tree, Markov or linear softmax), got {type(policy).__name__}")
-    targets = jnp.asarray(targets)
+        raise TypeError(f"{name} must be an AutoregressivePolicy (tree, Markov or linear softmax), got "
+                        f"{type(policy).__name__}")
+    targets = check_index_array(targets, "targets", policy.vocab_size, "token")
     check_tokens(targets, policy.vocab_size, policy.horizon, "targets")
     if targets.shape != (policy.num_prompts, policy.horizon):
         raise ValueError(
@@ -48,9 +52,9 @@ def _check_targets(policy, targets) -> jax.Array:
     return targets
 
 
-def target_mass(policy: AutoregressivePolicy, targets) -> jax.Array:
-    """float [X]: π(targets[x] | x), exact, without enumerating V^H."""
-    targets = _check_targets(policy, targets)
+def target_mass(policy: AutoregressivePolicy, targets, name: str = "policy") -> jax.Array:
+    """float [X]: π(targets[x] | x), exact, without enumerating V^H (``name``: the policy's name in errors)."""
+    targets = _check_targets(policy, targets, name)
     return jnp.exp(policy.log_prob(jnp.arange(policy.num_prompts), targets))
 
 
@@ -60,6 +64,8 @@ def estimate_target_mass(key: jax.Array, policy: AutoregressivePolicy, targets, 
     with a Wilson ``confidence`` interval per prompt. Uses only ``sample_responses``."""
     targets = _check_targets(policy, targets)
     num_samples = check_positive_int(num_samples, "num_samples")
+    # the draws [X, N, H] and the comparison with the targets
+    check_allocation((policy.num_prompts, num_samples, policy.horizon), "num_samples", itemsize=2 * 8)
     confidence = check_in_interval(confidence, "confidence", 0.0, 1.0, False, False)
     samples = policy.sample_responses(key, jnp.arange(policy.num_prompts), num_samples)
     hits = np.asarray(jnp.sum(jnp.all(samples == targets[:, None, :], axis=-1), axis=-1))
@@ -71,7 +77,7 @@ def sequence_sharpening_error(learned: AutoregressivePolicy, targets, delta, pro
     """ε̂(δ) = P_{x∼μ}[ π̂(y*(x)|x) < 1 − δ ] with y*(x) = targets[x] (Definition 3.1), exact; μ defaults to the
     learned policy's prompt distribution (pass the base's)."""
     delta = check_in_interval(delta, "delta", 0.0, 1.0, False, False)
-    mass = target_mass(learned, targets)
+    mass = target_mass(learned, targets, "learned")
     if prompt_probs is None:
         weights = learned.prompt_probs
     elif is_concrete(prompt_probs):

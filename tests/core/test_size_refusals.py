@@ -25,8 +25,6 @@ REFUSED = [
     ("sample", lambda: ss.Oracle(BASE).sample(KEY, jnp.arange(2), 10**9), "sample(num_samples)"),
     ("sample_until", lambda: ss.Oracle(BASE).sample_until(KEY, jnp.arange(2), 10**9, lambda k, m: m > 0),
      "sample_until(max_samples)"),
-    ("xpo_sharpen", lambda: ss.xpo_sharpen(KEY, ss.Oracle(BASE), ss.TabularClass.like(BASE), 10**9, 1.0, 0.1,
-                                           reward_range=1.0, value_range=1.0), "xpo_sharpen(num_rounds)"),
     ("exact_sft_error_distribution", lambda: ss.exact_sft_error_distribution(BASE, 10**5, 4, 0.1),
      "exact_sft_error_distribution(num_prompts)"),
     ("exact_sft_expected_error", lambda: ss.exact_sft_expected_error(BASE, 10**10, 4, 0.1),
@@ -41,6 +39,13 @@ def test_a_size_that_cannot_fit_is_refused_at_once_naming_it(name, call, argumen
         call()
     assert argument in str(error.value)
     assert time.perf_counter() - start < 30  # refused before the work (a run would take hours or be killed)
+
+
+def test_xpo_with_a_billion_rounds_is_refused_at_once_naming_them():
+    # the optimizer's step budget (num_rounds × num_steps ≤ MAX_TOTAL_STEPS) refuses it before the round buffers
+    with pytest.raises(ValueError, match=r"num_rounds \* num_steps must be at most 100000000 .*num_rounds=1000000000"):
+        ss.xpo_sharpen(KEY, ss.Oracle(BASE), ss.TabularClass.like(BASE), 10**9, 1.0, 0.1, num_steps=1,
+                       reward_range=1.0, value_range=1.0)
 
 
 def test_check_allocation_counts_in_python_integers_and_honours_the_override(monkeypatch):

@@ -115,7 +115,8 @@ ENTRIES = [
           {"model_class": arr("hard class", _hard_class), "prompts": np.array([1, 2]),
            "responses": np.array([[1, 2], [3, 3]]), "log_probs": np.log(np.full((2, 2), 0.25)), "weights": None},
           aliases=PAIRED,
-          bad={"model_class": HARD_CLASS, "prompts": index_array(3, shapes=True),
+          # no oracle here: a HardClass of other spaces that the data fit (one more rare prompt) is indistinguishable
+          bad={"model_class": MODEL_CLASS + [fx("tab_class")], "prompts": index_array(3, shapes=True),
                "responses": Kind([[[5, 1], [1, 1]], [[-2, 1], [1, 1]], [[0.5, 1.0], [1.0, 1.0]], "ab", None]),
                "log_probs": Kind([np.full((2, 3), -1.0), np.full((2, 2), NAN), "abc", None]),
                "weights": real_array(2) + [[-1.0, 1.0]]}),
