@@ -52,6 +52,7 @@ BUILTIN_EXPERIMENTS = (
     "offline_vs_online",
     "xpo_alpha",
     "sft_bitstring",
+    "bon_lift",
 )
 
 
