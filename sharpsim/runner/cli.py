@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from sharpsim.runner.experiment import experiment_names, get_experiment
 from sharpsim.instances.registry import family_names
-from sharpsim.runner import check_command
+from sharpsim.runner import check_command, train_command
 from sharpsim.runner.assignments import parse_assignment
 from sharpsim.runner.backends import BACKENDS, make_backend
 from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
@@ -237,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "(default: runs/explore-HASH/)")
     common(explore)
     check_command.add_parser(sub)
+    train_command.add_parser(sub)
     return parser
 
 
@@ -249,7 +250,8 @@ def main(argv=None) -> int:
         os.environ[ENVIRONMENT_VARIABLE] = "off"
     enable_compile_cache()
     handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run,
-                "explore": command_explore, "check": check_command.command_check}
+                "explore": command_explore, "check": check_command.command_check,
+                "train-lm": train_command.command_train_lm}
     try:
         return handlers[arguments.command](arguments)
     except USER_ERRORS as error:
