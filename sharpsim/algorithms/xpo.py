@@ -44,6 +44,8 @@ Usage (everything but the key static; vmap over seeds)::
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -53,7 +55,9 @@ import numpy as np
 import optax
 
 from sharpsim.classes.optimizer import check_num_steps
-from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int, check_real_array
+from sharpsim.core.validation import (
+    check_allocation, check_in_interval, check_positive_int, check_real_array, is_concrete,
+)
 from sharpsim.algorithms.rlhf import rlhf_residuals
 from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
@@ -229,12 +233,28 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     oracle.check_affordable(samples=num_rounds, evaluations=num_rounds + (num_rounds + 1) * num_validation)
 
     def run(key, oracle):
-        return _xpo_run(key, oracle, model_class, param, params0, num_rounds, beta, alpha, num_steps,
-                        num_validation, learning_rate, loss_scale)
+        return _xpo_compiled(key, oracle, model_class, params0, beta, alpha, learning_rate, loss_scale,
+                             num_rounds=num_rounds, num_steps=num_steps, num_validation=num_validation)
 
     if oracle.budget is not None and not checks_functionalized():
         run = checked(run)  # the rounds charge a traced ledger inside lax.scan: functionalize its checks
-    return run(key, oracle)
+    result, oracle = run(key, oracle)
+    if is_concrete(result.objective) and not np.all(np.isfinite(np.asarray(result.objective))):
+        # a reward log π_base(y|x) = −inf (a response of probability zero drawn by the learner) makes the
+        # regression residual inf − inf; Theorem J.2 takes R_max ≥ 1 + max log 1/π_base, i.e. π_base > 0
+        raise ValueError("xpo_sharpen's objective is not finite: the learner drew a response to which π_base gives "
+                         "probability zero (reward log π_base = −inf); XPO needs π_base > 0 on every response "
+                         "(Theorem J.2's R_max is finite), so smooth the base or restrict the class to its support")
+    return result, oracle
+
+
+@functools.partial(jax.jit, static_argnames=("num_rounds", "num_steps", "num_validation"))
+def _xpo_compiled(key, oracle, model_class, params0, beta, alpha, learning_rate, loss_scale, *, num_rounds,
+                  num_steps, num_validation):
+    """``_xpo_run`` compiled once per (shapes, T, steps, V, base): an eager ``lax.scan`` over fresh closures would
+    recompile the whole run on every call. β, α and the learning rate are traced, so a sweep over them reuses it."""
+    return _xpo_run(key, oracle, model_class, parametrization(model_class), params0, num_rounds, beta, alpha,
+                    num_steps, num_validation, learning_rate, loss_scale)
 
 
 def _xpo_run(key, oracle, model_class, param, params0, num_rounds, beta, alpha, num_steps, num_validation,

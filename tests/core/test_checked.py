@@ -116,9 +116,12 @@ def test_budgeted_oracle_in_plain_jit_without_checked_raises_naming_the_fix():
     assert int(result.queries.samples) == 16
 
 
+FULL_SUPPORT = TabularPolicy(np.full((3, 4), 0.25))  # XPO's reward log π_base must be finite (Theorem J.2)
+
+
 def xpo_run(budget, rounds):
-    return lambda key: xpo_sharpen(key, Oracle(POLICY, budget=budget), TabularClass.like(POLICY), rounds, 0.5, 0.1,
-                                   num_steps=2, num_validation=2, reward_range=1.0, value_range=1.0)
+    return lambda key: xpo_sharpen(key, Oracle(FULL_SUPPORT, budget=budget), TabularClass.like(FULL_SUPPORT), rounds,
+                                   0.5, 0.1, num_steps=2, num_validation=2, reward_range=1.0, value_range=1.0)
 
 
 @pytest.mark.slow
