@@ -53,6 +53,8 @@ BUILTIN_EXPERIMENTS = (
     "xpo_alpha",
     "sft_bitstring",
     "bon_lift",
+    "self_rewards",
+    "amortisation",
 )
 
 
