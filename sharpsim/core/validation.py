@@ -128,7 +128,7 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _concrete_numbers(value, name: str, allowed: str) -> np.ndarray:
+def concrete_numbers(value, name: str, allowed: str) -> np.ndarray:
     """A concrete value as a numpy array, or ``TypeError`` naming ``name`` for strings, None, mappings, sets and
     ragged or object data (``allowed`` says what is wanted)."""
     if value is None or isinstance(value, (str, bytes, dict, set, frozenset)):
@@ -166,7 +166,7 @@ def check_index_array(value, name: str, size: int, what: str = ""):
             traced_check(~bad, out_of_range + "; entry {index} is {value}", index=index,
                          value=jnp.ravel(array)[flat])
         return array
-    array = _concrete_numbers(value, name, allowed)
+    array = concrete_numbers(value, name, allowed)
     if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must be {allowed}, got dtype {array.dtype}")
     if array.size and (array.min() < 0 or array.max() >= size):  # two passes, no boolean temporaries
@@ -196,7 +196,7 @@ def check_real_array(value, name: str, finite: bool = True):
             traced_check(~bad, f"{name} must be {what}; entry {{index}} is {{value}}", index=index,
                          value=jnp.ravel(array)[flat])
         return array
-    array = as_float_array(_concrete_numbers(value, name, "array-like of real numbers"), name)
+    array = as_float_array(concrete_numbers(value, name, "array-like of real numbers"), name)
     bad = ~np.isfinite(array) if finite else np.isnan(array) | np.isposinf(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -16,18 +16,15 @@ import numbers
 
 import numpy as np
 
+from sharpsim.core.validation import concrete_numbers
+
 
 def _integer_array(value, name: str) -> np.ndarray:
     """``value`` as an int64 array, or ``TypeError`` naming ``name`` for anything that is not integer data."""
-    if value is None or isinstance(value, (str, bytes, dict, set, frozenset)):
-        raise TypeError(f"{name} must be an integer or an array of integers, got {type(value).__name__} {value!r:.40}")
+    allowed = "an integer or an array of integers"
     if isinstance(value, bool) or (isinstance(value, numbers.Number) and not isinstance(value, numbers.Integral)):
-        raise TypeError(f"{name} must be an integer or an array of integers, got {value!r} ({type(value).__name__})")
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):
-        raise TypeError(f"{name} must be a rectangular array of integers, got a ragged "
-                        f"{type(value).__name__}") from None
+        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
+    array = concrete_numbers(value, name, allowed)
     if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
     return array.astype(np.int64)
