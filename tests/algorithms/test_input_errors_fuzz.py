@@ -68,6 +68,7 @@ def test_hard_posterior_names_a_bad_argument(hard, arg, value, error, message):
         ss.hard_posterior(model_class, **{**HARD_VALID, arg: value})
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_hard_posterior_still_answers_under_jit(hard):
     _, model_class = hard
     direct = ss.hard_posterior(model_class, **HARD_VALID)

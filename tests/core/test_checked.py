@@ -169,8 +169,9 @@ def test_out_of_range_indices_raise_eagerly_and_under_checked_and_are_never_clam
 def test_every_result_reports_what_its_run_was_charged():
     from sharpsim import adaptive_sft_sharpen, best_of_n, rlhf_sharpen
 
-    _, used = Oracle(POLICY).sample(jax.random.key(9), jnp.array([0, 1]), 5)  # an oracle with history
-    model_class = TabularClass.like(POLICY)
+    # an oracle with history, on a full-support base (XPO's reward log π_base must be finite)
+    _, used = Oracle(FULL_SUPPORT).sample(jax.random.key(9), jnp.array([0, 1]), 5)
+    model_class = TabularClass.like(FULL_SUPPORT)
     runs = [
         lambda o: best_of_n(jax.random.key(0), o, jnp.array([0, 1, 1]), 4),
         lambda o: sft_sharpen(jax.random.key(0), o, model_class, 6, 3),

@@ -74,6 +74,7 @@ def test_a_traced_index_array_is_trusted_outside_checked_mode_at_no_cost():
         jax.jit(lambda a: check_index_array(a, "prompts", SIZE, "prompt"))(np.array([0.0, 1.0]))
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 @settings(max_examples=15, deadline=None)
 @given(hnp.arrays(np.int64, hnp.array_shapes(min_dims=1, max_dims=2, max_side=4), elements=st.integers(-2, SIZE + 1)))
 def test_checked_mode_raises_the_eager_error_for_a_traced_index_array(array):

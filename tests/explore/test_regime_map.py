@@ -75,10 +75,10 @@ def test_a_user_method_appears_in_table_and_figure(explored):
     spec, methods, layout, first, _ = explored
     table = pd.read_csv(layout.results_dir / "map.csv")
     user = table[table["method"] == USER].set_index("coverage")
-    assert user.loc[1.25, "label"] == "first_seen (user)" and math.isfinite(user.loc[1.25, "m_star"])
+    assert user.loc[1.25, "label"] == "user_methods.py:first_seen (user)" and math.isfinite(user.loc[1.25, "m_star"])
     # at C_cov = 2 the first sample is y* only half the time: no budget reaches 1 − ρ, reported as inf
     assert user.loc[2.0, "m_star"] == math.inf
-    assert any("first_seen (user)" in title for title in first.summary["figure_panels"])
+    assert any("user_methods.py:first_seen (user)" in title for title in first.summary["figure_panels"])
 
 
 @pytest.mark.slow  # shares a module fixture that runs a small map (about 45 s)

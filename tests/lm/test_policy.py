@@ -50,6 +50,7 @@ def test_protocol_spaces_and_pytree():
     assert len(leaves) == len(jax.tree.leaves(POLICY.network)) + 1  # the weights and μ
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_log_prob_is_exact_teacher_forcing_in_float64():
     prompts = np.arange(TASK.num_prompts)[:, None]
     log_probs = POLICY.log_prob(prompts, SEQUENCES[None])
@@ -62,6 +63,7 @@ def test_log_prob_is_exact_teacher_forcing_in_float64():
     np.testing.assert_allclose(np.asarray(steps), LOG_JOINT, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_to_tabular_enumerates_the_sequence_law():
     table = POLICY.to_tabular()
     np.testing.assert_allclose(np.asarray(table.probs), np.exp(LOG_JOINT), rtol=1e-10, atol=1e-14)

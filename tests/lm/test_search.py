@@ -34,6 +34,7 @@ def enumerated_log_joint(policy):
 LOG_JOINT = enumerated_log_joint(POLICY)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_top_k_matches_brute_force_on_a_random_network():
     search = argmax_search(POLICY, top_k=3)
     order = np.argsort(-LOG_JOINT, axis=-1, kind="stable")[:, :3]
@@ -48,6 +49,7 @@ def test_top_k_matches_brute_force_on_a_random_network():
 SMALL = ModularSumTask(modulus=3, num_operands=3)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.sampled_from([0.5, 2.0, 5.0]), st.integers(1, 3))
 def test_search_matches_enumeration_on_random_networks(seed, scale, top_k):

@@ -50,6 +50,7 @@ def test_short_run_reproduces_the_committed_checkpoint(short_run):
     assert short_run.losses.dtype == np.float64
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_deterministic_from_the_seed_and_prefix_property(short_run):
     shorter = train_lm(COMMITTED.config, COMMITTED.seed, steps=10, progress=False)
     np.testing.assert_array_equal(shorter.losses, short_run.losses[:10])  # the same process: bit for bit
@@ -68,6 +69,7 @@ def test_learning_rate_schedule():
     np.testing.assert_allclose(np.asarray(learning_rate(config, steps)), expected, rtol=1e-6)
 
 
+@pytest.mark.slow  # needs the short training run (seconds of compilation)
 def test_save_and_load_round_trip(tmp_path, short_run):
     save_trained(short_run, tmp_path / "run")
     loaded = load_trained(tmp_path / "run")

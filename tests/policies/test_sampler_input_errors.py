@@ -211,6 +211,7 @@ def test_out_of_range_indices_give_the_index_and_the_allowed_range():
         MARKOV.next_token_log_probs(PROMPTS, TOKENS, 2)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_valid_calls_give_the_numpy_answers():
     log_table = np.log(np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]]))
     np.testing.assert_allclose(np.asarray(TAB.log_prob([0, 1, 1], [2, 0, 1])), log_table[[0, 1, 1], [2, 0, 1]],
@@ -220,6 +221,7 @@ def test_valid_calls_give_the_numpy_answers():
     np.testing.assert_allclose(np.asarray(MARKOV.next_token_log_probs(PROMPTS, TOKENS, 1)), expected, rtol=1e-12)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 @settings(max_examples=30, deadline=None)
 @given(st.integers(2, 5), st.integers(1, 6), st.data())
 def test_index_conversions_match_numpy_ravel_multi_index(vocab, horizon, data):
@@ -230,6 +232,7 @@ def test_index_conversions_match_numpy_ravel_multi_index(vocab, horizon, data):
     np.testing.assert_array_equal(np.asarray(ss.indices_to_sequences(expected, vocab, horizon)), sequences)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_traced_samplers_carry_no_checks_outside_checked_mode_and_raise_under_checked():
     prompts = jnp.array([0, 1])
     checked_jaxpr = jax.make_jaxpr(lambda p: TAB.sample_responses(KEY, p, 3))(prompts)

@@ -125,6 +125,7 @@ def test_exact_sft_expected_error_stays_a_probability_at_large_n(tab):
     assert value == pytest.approx(min(reference, 1.0), abs=1e-12)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 @pytest.mark.parametrize("num_samples", [10**30, 2**62])
 def test_exact_sft_law_answers_num_samples_beyond_int64(tab, num_samples):
     """N enters only through (1 − p)^N: at N = 10**30 every argmax is hit, so a prompt fails only when unseen."""

@@ -211,6 +211,7 @@ def test_mode_coverage_matches_reference_and_dominates(table):
         assert bar == pytest.approx(c, rel=1e-12)
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 @EXAMPLES
 @given(prob_tables(), gammas)
 def test_coverage_monotone_in_gamma_and_p(table, gamma):
@@ -324,6 +325,7 @@ def test_self_divergences_are_zero(policy):
 # ---- jit / vmap ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_quantities_under_jit_and_vmap_over_gamma():
     probs = np.array([[0.5, 0.3, 0.2], [0.4, 0.35, 0.25]])
     mu = np.array([0.3, 0.7])

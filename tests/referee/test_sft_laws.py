@@ -46,6 +46,7 @@ def test_law_engine_matches_exact_and_oracle():
     assert low <= exact <= high
 
 
+@pytest.mark.slow  # compile-heavy (seconds): the slow suite runs it
 def test_law_engine_masks_padding():
     # only the first n of the max_prompts padded pairs count (same compilation as the test above)
     policy = rare_instance()
