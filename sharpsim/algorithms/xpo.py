@@ -32,6 +32,12 @@ across rounds (Thm J.2 sets it from the horizon T; pass that value). With fixed 
 first T rounds of a longer run (round and validation keys are folded from the round index), so one run of T_max rounds
 gives the output at every T ≤ T_max (``select_prefix``).
 
+Cost. Round t's objective sums over all i ≤ t; summed over a buffer, every optimizer step costs O(t) and a run O(T²).
+By default the run instead keeps running sufficient statistics of the data (``xpo_statistics``: the logits are linear
+in the parameters and each pair shares its prompt, so the objective is a fixed quadratic plus the α-term's partition
+sums), which makes every round cost the same and a run O(T); the objective is the same up to rounding
+(``statistics=False`` keeps the buffer).
+
 Model classes: ``LinearSoftmaxClass`` (params θ [d]; default R_max = 2BF + log|Y| and V_max = 4βBF with
 F = max‖φ‖, the class bounds on |log π_θ| and on |β log(π_θ/π_θ')|) and ``TabularClass`` (params the logits [X, Y];
 pass ``reward_range`` and ``value_range``).
@@ -59,6 +65,7 @@ from sharpsim.core.validation import (
     check_allocation, check_in_interval, check_positive_int, check_real_array, is_concrete,
 )
 from sharpsim.algorithms.rlhf import rlhf_residuals
+from sharpsim.algorithms.xpo_statistics import add_round, empty_statistics, statistics_loss, supports_statistics
 from sharpsim.algorithms.base import check_class_matches_oracle, check_finite_response_base, queries_used
 from sharpsim.classes.linear_softmax import LinearSoftmaxClass
 from sharpsim.classes.tabular import TabularClass
@@ -192,7 +199,7 @@ def check_hyperparameters(num_rounds, beta, alpha, num_steps, num_validation, le
 
 def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, beta, alpha, *, num_steps: int = 20,
                 num_validation: int = 16, learning_rate: float = 0.5, reward_range=None, value_range=None,
-                initial_params=None):
+                initial_params=None, statistics: bool | None = None):
     """Algorithm 1 (reward-based XPO) for T = ``num_rounds`` rounds; see the module docstring.
 
     Args:
@@ -204,6 +211,10 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
       num_validation: V validation draws per iterate for Ĵ_β (static).
       reward_range, value_range: R_max and V_max; default the linear class's bounds (required for the tabular class).
       initial_params: the parameters of π^(1) (default 0, the uniform policy).
+      statistics: evaluate each round's objective from running sufficient statistics (``xpo_statistics``: a round
+        costs the same at every t, a run O(T)) rather than from the buffer of all rounds (O(t) a step, a run O(T²));
+        the same objective up to rounding. Default (None): statistics for the linear class, and for the tabular class
+        when X·Y² ≤ ``TABULAR_STATISTICS_LIMIT`` (its statistics hold X·Y² numbers).
 
     Returns ``(XPOResult, oracle)``. Raises ``ValueError`` for β ≤ 0, α < 0, T < 1 (or any count < 1), a
     non-positive learning rate or range, and ``TypeError`` for an unsupported class.
@@ -227,6 +238,14 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     if params0.shape != param.initial.shape:
         raise ValueError(f"initial_params must have shape {param.initial.shape}, got {params0.shape}")
     params0 = param.project(params0)
+    if statistics is None:
+        statistics = supports_statistics(model_class)
+    elif not isinstance(statistics, (bool, np.bool_)):
+        raise TypeError(f"statistics must be True, False or None, got {statistics!r}")
+    statistics = bool(statistics)
+    if statistics and isinstance(model_class, TabularClass):
+        check_allocation((model_class.num_prompts, model_class.num_responses, model_class.num_responses),
+                         "xpo_sharpen(statistics=True) with this TabularClass")
     # a run keeps every round's data and iterate: [T, 6] records and [T + 1, |θ|] parameters
     check_allocation((num_rounds + 1, params0.size + 8), "xpo_sharpen(num_rounds)")
     # the whole run's queries are known in advance: refuse before drawing anything if they exceed the budget
@@ -234,7 +253,8 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
 
     def run(key, oracle):
         return _xpo_compiled(key, oracle, model_class, params0, beta, alpha, learning_rate, loss_scale,
-                             num_rounds=num_rounds, num_steps=num_steps, num_validation=num_validation)
+                             num_rounds=num_rounds, num_steps=num_steps, num_validation=num_validation,
+                             statistics=statistics)
 
     if oracle.budget is not None and not checks_functionalized():
         run = checked(run)  # the rounds charge a traced ledger inside lax.scan: functionalize its checks
@@ -248,51 +268,80 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     return result, oracle
 
 
-@functools.partial(jax.jit, static_argnames=("num_rounds", "num_steps", "num_validation"))
+@functools.partial(jax.jit, static_argnames=("num_rounds", "num_steps", "num_validation", "statistics"))
 def _xpo_compiled(key, oracle, model_class, params0, beta, alpha, learning_rate, loss_scale, *, num_rounds,
-                  num_steps, num_validation):
+                  num_steps, num_validation, statistics):
     """``_xpo_run`` compiled once per (shapes, T, steps, V, base): an eager ``lax.scan`` over fresh closures would
     recompile the whole run on every call. β, α and the learning rate are traced, so a sweep over them reuses it."""
+    accumulator = statistics_accumulator(model_class) if statistics else buffer_accumulator(num_rounds)
     return _xpo_run(key, oracle, model_class, parametrization(model_class), params0, num_rounds, beta, alpha,
-                    num_steps, num_validation, learning_rate, loss_scale)
+                    num_steps, num_validation, learning_rate, loss_scale, accumulator)
+
+
+class Accumulator(NamedTuple):
+    """How a run keeps its data for the round objective: ``empty`` state, ``add(state, t, x, y, ỹ, ℓ, ℓ̃)`` after
+    round t, ``loss(param, params, state, β, α, s)``."""
+
+    empty: object
+    add: Callable
+    loss: Callable
+
+
+def buffer_accumulator(num_rounds: int) -> Accumulator:
+    """The data of all T rounds in [T] arrays masked to the rounds so far: ``round_loss``, O(T) a step."""
+    zeros, empty = jnp.zeros(num_rounds, jnp.int64), jnp.zeros(num_rounds, jnp.float64)
+
+    def add(data, t, prompt, on_policy, base_response, on_policy_log_base, base_log_base):
+        new = (prompt, on_policy, base_response, on_policy_log_base, base_log_base, True)
+        return tuple(column.at[t].set(value) for column, value in zip(data, new))
+
+    return Accumulator((zeros, zeros, zeros, empty, empty, jnp.zeros(num_rounds, bool)), add, round_loss)
+
+
+def statistics_accumulator(model_class) -> Accumulator:
+    """Running sufficient statistics (``xpo_statistics``): O(1) in t a step."""
+
+    def add(statistics, t, *datum):
+        return add_round(model_class, statistics, *datum)
+
+    def loss(param, params, statistics, beta, alpha, loss_scale):
+        return statistics_loss(param.log_partition, params, statistics, beta, alpha, loss_scale)
+
+    return Accumulator(empty_statistics(model_class), add, loss)
 
 
 def _xpo_run(key, oracle, model_class, param, params0, num_rounds, beta, alpha, num_steps, num_validation,
-             learning_rate, loss_scale):
+             learning_rate, loss_scale, accumulator):
     optimizer = optax.adam(learning_rate)
     start = oracle
     key_rounds, key_validation = jax.random.split(key)
-    zeros = jnp.zeros(num_rounds, jnp.int64)
-    empty = jnp.zeros(num_rounds, jnp.float64)
 
     def round_step(carry, t):
-        params, oracle, data = carry
+        params, oracle, state = carry
         key_x, key_y, key_base = jax.random.split(jax.random.fold_in(key_rounds, t), 3)
         prompt, oracle = oracle.draw_prompts(key_x, 1)
         on_policy = jax.random.categorical(key_y, param.log_policy(params)[prompt])
         batch, oracle = oracle.sample(key_base, prompt, 1)
         on_policy_log_base, oracle = oracle.evaluate(prompt, on_policy)
-        prompts, ons, bases, log_ons, log_bases, mask = data
-        data = (prompts.at[t].set(prompt[0]), ons.at[t].set(on_policy[0]), bases.at[t].set(batch.responses[0, 0]),
-                log_ons.at[t].set(on_policy_log_base[0]), log_bases.at[t].set(batch.log_probs[0, 0]),
-                mask.at[t].set(True))
+        datum = (prompt[0], on_policy[0], batch.responses[0, 0], on_policy_log_base[0], batch.log_probs[0, 0])
+        state = accumulator.add(state, t, *datum)
 
         def loss(p):
-            return round_loss(param, p, data, beta, alpha, loss_scale)
+            return accumulator.loss(param, p, state, beta, alpha, loss_scale)
 
-        def descend(state, _):
-            p, opt_state = state
+        def descend(opt, _):
+            p, opt_state = opt
             updates, opt_state = optimizer.update(jax.grad(loss)(p), opt_state, p)
             return (param.project(optax.apply_updates(p, updates)), opt_state), None
 
         (params, _), _ = jax.lax.scan(descend, (params, optimizer.init(params)), None, length=num_steps)
         value, gradient = jax.value_and_grad(loss)(params)
         mapping = params - param.project(params - gradient)
-        return (params, oracle, data), (params, value, jnp.sqrt(jnp.sum(mapping**2)))
+        return (params, oracle, state), (params, value, jnp.sqrt(jnp.sum(mapping**2)),
+                                         tuple(jnp.asarray(i, jnp.int64) for i in datum[:3]))
 
-    data0 = (zeros, zeros, zeros, empty, empty, jnp.zeros(num_rounds, bool))
-    (_, oracle, data), (trace, objective, gradient_norm) = jax.lax.scan(
-        round_step, (params0, oracle, data0), jnp.arange(num_rounds))
+    (_, oracle, _), (trace, objective, gradient_norm, data) = jax.lax.scan(
+        round_step, (params0, oracle, accumulator.empty), jnp.arange(num_rounds))
     iterates = jnp.concatenate([params0[None], trace], axis=0)
     trained = oracle
 
@@ -301,7 +350,8 @@ def _xpo_run(key, oracle, model_class, param, params0, num_rounds, beta, alpha, 
     params = iterates[selected]
     policy = TabularPolicy.tree_unflatten(None, (jnp.exp(param.log_policy(params)), model_class.prompt_probs))
     result = XPOResult(policy, queries_used(start, oracle), params, selected, queries_used(start, trained),
-                       queries_used(trained, oracle), iterates, estimates, objective, gradient_norm, data[0], data[1], data[2])
+                       queries_used(trained, oracle), iterates, estimates, objective, gradient_norm, data[0], data[1],
+                       data[2])
     return result, oracle
 
 
