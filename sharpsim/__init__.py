@@ -112,13 +112,23 @@ from sharpsim.referee import (  # noqa: E402
     sharpness,
     target_mass,
 )
-from sharpsim import testing, theory  # noqa: E402  (modules: strategies and bounds)
+from sharpsim import theory  # noqa: E402  (module: the bounds)
 from sharpsim.measure import allocation, complexity, statistics  # noqa: E402
 from sharpsim.measure.allocation import allocation_threshold, search_allocations  # noqa: E402
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity  # noqa: E402
 from sharpsim.theory import rlhf as theory_rlhf  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # ``sharpsim.testing`` (the checks and hypothesis strategies) loads hypothesis, a second or more of every start:
+    # it is imported when first used, so the command line and experiments do not pay for it
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module("sharpsim.testing")
+    raise AttributeError(f"module 'sharpsim' has no attribute {name!r}")
 
 __all__ = [
     "Algorithm",

@@ -10,11 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from sharpsim.core.shapes import broadcast_shape
 from sharpsim.core.validation import as_float_array, check_in_interval, check_positive_int
 
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it takes a second or more to load, which every run of the command line
+    would otherwise pay."""
+    from scipy import stats
+
+    return stats
 
 def _check_confidence(confidence) -> float:
     return check_in_interval(confidence, "confidence", 0.0, 1.0, closed_low=False, closed_high=False)
@@ -73,7 +80,7 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
     """Wilson score interval for a binomial proportion (elementwise over arrays of counts)."""
     confidence = _check_confidence(confidence)
     successes, trials = _check_counts(successes, trials)
-    z = _two_sided(stats.norm, confidence)
+    z = _two_sided(_scipy_stats().norm, confidence)
     phat = successes / trials
     denominator = 1.0 + z**2 / trials
     center = (phat + z**2 / (2.0 * trials)) / denominator
@@ -89,8 +96,8 @@ def clopper_pearson_interval(successes, trials, confidence: float = 0.95) -> tup
     confidence = _check_confidence(confidence)
     successes, trials = _check_counts(successes, trials)
     alpha = 1.0 - confidence
-    lower = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, trials - successes + 1), 0.0)
-    upper = np.where(successes < trials, stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes), 1.0)
+    lower = np.where(successes > 0, _scipy_stats().beta.ppf(alpha / 2, successes, trials - successes + 1), 0.0)
+    upper = np.where(successes < trials, _scipy_stats().beta.ppf(1 - alpha / 2, successes + 1, trials - successes), 1.0)
     return lower, upper
 
 
@@ -111,7 +118,7 @@ def mean_interval(values, confidence: float = 0.95, low: float = -np.inf,
     mean = float(values.mean())
     if values.size == 1:
         return mean, mean, mean
-    half = _two_sided(stats.norm, confidence) * float(values.std(ddof=1)) / np.sqrt(values.size)
+    half = _two_sided(_scipy_stats().norm, confidence) * float(values.std(ddof=1)) / np.sqrt(values.size)
     return mean, max(low, mean - half), min(high, mean + half)
 
 
@@ -134,8 +141,8 @@ def quantile_interval(samples, q: float, confidence: float = 0.95) -> tuple[floa
     rank = int(np.ceil(q * n)) - 1
     estimate = values[max(rank, 0)]
     alpha = 1.0 - confidence
-    low_rank = int(stats.binom.ppf(alpha / 2, n, q)) - 1
-    high_rank = int(stats.binom.ppf(1 - alpha / 2, n, q))
+    low_rank = int(_scipy_stats().binom.ppf(alpha / 2, n, q)) - 1
+    high_rank = int(_scipy_stats().binom.ppf(1 - alpha / 2, n, q))
     lower = values[low_rank] if low_rank >= 0 else -np.inf
     upper = values[high_rank] if high_rank < n else np.inf
     return float(estimate), float(lower), float(upper)
@@ -185,7 +192,7 @@ def _loglog_fit(x, y, confidence, x_name: str, y_name: str) -> SlopeFit:
     residuals = log_y - intercept - slope * log_x
     # the textbook standard error; an exact power law has zero residuals and a zero-width interval
     stderr = np.sqrt(residuals @ residuals / (log_x.size - 2) / spread)
-    t = _two_sided(stats.t, confidence, df=log_x.size - 2)
+    t = _two_sided(_scipy_stats().t, confidence, df=log_x.size - 2)
     return SlopeFit(float(slope), float(intercept), float(slope - t * stderr), float(slope + t * stderr), confidence)
 
 

@@ -33,7 +33,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc
 from jax.scipy.stats import binom as jax_binom
-from scipy.stats import binom
 
 from sharpsim.core.validation import check_allocation, check_gamma, check_in_interval, check_positive_int
 from sharpsim.core.policy import as_tabular
@@ -103,6 +102,7 @@ def _check_table_size(base, num_prompts: int, name: str) -> None:
     check_allocation((base.num_prompts, num_prompts + 1), name, itemsize=6 * 8)
 
 
+@partial(jax.jit, static_argnums=1)  # one program per n: eagerly, the pmf's dozens of small ops compile one by one
 def _expected_error(base, num_prompts, num_samples, delta, gamma):
     failure = _failure_table(base, num_prompts, num_samples, delta, gamma)
     counts = jnp.arange(num_prompts + 1)
@@ -128,6 +128,8 @@ def exact_sft_error_distribution(
     # the dynamic program's [n+1, n+1] transition matrices (steps, binomial law, failures, products)
     check_allocation((num_prompts + 1, num_prompts + 1), "exact_sft_error_distribution(num_prompts)", itemsize=5 * 8)
     _check_table_size(base, num_prompts, "exact_sft_error_distribution(num_prompts)")
+    from scipy.stats import binom  # imported here: scipy.stats takes a second or more to load
+
     failure = np.asarray(_failure_table(base, num_prompts, num_samples, delta, check_gamma(gamma)))
     mu = np.asarray(base.prompt_probs)
     support = np.flatnonzero(mu > 0)  # prompts of mass 0 are never drawn and weigh nothing

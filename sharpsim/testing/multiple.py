@@ -12,7 +12,6 @@ dependence between instances (they share the seeds).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from sharpsim.measure.statistics import clopper_pearson_interval
 
@@ -21,9 +20,17 @@ __all__ = ["CORRECTIONS", "binomial_p_value", "one_sided_upper_bound", "rejectio
 CORRECTIONS = ("holm", "bonferroni")
 
 
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it takes a second or more to load, which every run of the command line
+    would otherwise pay."""
+    from scipy import stats
+
+    return stats
+
 def binomial_p_value(successes, trials, target) -> np.ndarray:
     """P[Binomial(trials, target) ≤ successes]: the p-value of H0: p ≥ ``target`` given ``successes``."""
-    return np.asarray(stats.binom.cdf(np.asarray(successes), np.asarray(trials), float(target)), dtype=np.float64)
+    return np.asarray(_scipy_stats().binom.cdf(np.asarray(successes), np.asarray(trials), float(target)), dtype=np.float64)
 
 
 def one_sided_upper_bound(successes, trials, level) -> np.ndarray:
