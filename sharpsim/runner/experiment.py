@@ -55,6 +55,8 @@ BUILTIN_EXPERIMENTS = (
     "bon_lift",
     "self_rewards",
     "amortisation",
+    "lm_coverage",
+    "lm_sharpening",
 )
 
 
