@@ -8,6 +8,7 @@ uniformly random member of the tied level set, the tie rule of the exact law bel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -40,12 +41,57 @@ def best_of_n(key: jax.Array, oracle: Oracle, prompts: jax.Array, num_samples: i
     """
     start = check_oracle(oracle)
     batch, oracle = oracle.sample(key, prompts, num_samples)
-    best = jnp.argmax(batch.log_probs, axis=-1)
+    best = first_argmax(batch.log_probs)
     log_probs = jnp.take_along_axis(batch.log_probs, best[..., None], axis=-1)[..., 0]
     # responses are [..., N] indices, or [..., N, H] token sequences for autoregressive bases
     index = best.reshape(best.shape + (1,) * (batch.responses.ndim - best.ndim))
     responses = jnp.take_along_axis(batch.responses, index, axis=best.ndim).squeeze(best.ndim)
     return BestOfNResult(None, queries_used(start, oracle), responses, log_probs), oracle
+
+
+# working memory a seed's draw may take before best_of_n_over_seeds splits the seeds into batches
+SEED_BATCH_BYTES = 2**28
+_BYTES_PER_DRAW = 6 * 8  # as the oracle counts a draw: uniform, search bounds and row, response, log-likelihood
+
+
+def best_of_n_over_seeds(keys: jax.Array, oracle: Oracle, prompts, num_samples: int, *,
+                         seed_batch: int | None = None) -> BestOfNResult:
+    """``best_of_n(key, oracle, prompts, N)`` for every key in ``keys`` [S], stacked on a leading seed axis: the
+    Monte Carlo of Proposition C.1 over many seeds with bounded memory.
+
+    Seeds run ``seed_batch`` at a time (``jax.lax.map``): the working memory is that of one batch of draws,
+    seed_batch·|prompts|·N of them, not S·|prompts|·N (``jax.vmap`` over 10⁴ seeds × 10³ prompts × N = 10³ would
+    hold 10¹⁰ draws). The default batch fills ``SEED_BATCH_BYTES``. Each seed's result equals its ``best_of_n``
+    (same key, same draws); ``queries`` holds each seed's charge. Usable under ``jit`` (``num_samples`` and
+    ``seed_batch`` static).
+    """
+    check_oracle(oracle)
+    num_samples = check_positive_int(num_samples, "num_samples")
+    keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
+    if keys.ndim < 1 or keys.shape[0] == 0:
+        raise ValueError(f"keys must be a non-empty batch of PRNG keys [S, ...], got shape {tuple(keys.shape)}")
+    num_seeds = keys.shape[0]
+    if seed_batch is None:
+        per_seed = max(1, int(np.prod(jnp.shape(prompts), dtype=np.int64)) * num_samples * _BYTES_PER_DRAW)
+        seed_batch = max(1, SEED_BATCH_BYTES // per_seed)
+    seed_batch = min(check_positive_int(seed_batch, "seed_batch"), num_seeds)
+    return _best_of_n_over_seeds(keys, oracle, prompts, num_samples, seed_batch)
+
+
+@partial(jax.jit, static_argnums=(3, 4))
+def _best_of_n_over_seeds(keys, oracle, prompts, num_samples, seed_batch):
+    return jax.lax.map(lambda key: best_of_n(key, oracle, prompts, num_samples)[0], keys, batch_size=seed_batch)
+
+
+def first_argmax(values: jax.Array) -> jax.Array:
+    """``jnp.argmax(values, axis=-1)`` (the first maximum; the first NaN if any) by plain max/min reductions, which
+    XLA vectorizes on CPU where its argmax (a reduction over value-index pairs) is not."""
+    size = values.shape[-1]
+    positions = jnp.arange(size, dtype=jnp.int32)
+    top = jnp.max(values, axis=-1, keepdims=True)
+    first_top = jnp.min(jnp.where(values == top, positions, size), axis=-1)
+    first_nan = jnp.min(jnp.where(jnp.isnan(values), positions, size), axis=-1)
+    return jnp.where(first_nan < size, first_nan, first_top).astype(jnp.int64)
 
 
 def check_log_probs(log_probs, name: str = "log_probs") -> jax.Array:

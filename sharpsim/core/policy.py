@@ -17,13 +17,16 @@ import numpy as np
 from sharpsim.core.pytree import validated_pytree
 from sharpsim.core.checked import checks_functionalized
 from sharpsim.core.validation import (
-    as_float_array, check_allocation, check_index_array, check_positive_int, check_rows_on_simplex, is_concrete,
+    SIMPLEX_TOLERANCE, as_float_array, check_allocation, check_index_array, check_positive_int, check_rows_on_simplex,
+    is_concrete,
 )
-from sharpsim.core.sampling import sample_categorical_rows
+from sharpsim.core.sampling import guide_table, normalized_cdf, sample_categorical_rows, table_cdf
 
 
 # bytes a draw needs: its uniform, the binary search's bounds and row, and the answer (8 bytes each)
 BYTES_PER_DRAW = 5 * 8
+# entries per block when a concrete table is checked block by block (temporaries of ~8 MiB, not of the table's size)
+CHECK_BLOCK_ENTRIES = 2**20
 
 
 @validated_pytree(("probs", "prompt_probs"), ())
@@ -39,6 +42,9 @@ class TabularPolicy:
       probs, prompt_probs: float64 jax arrays.
       log_probs: log π(y|x), with ``-inf`` where π(y|x) = 0.
       num_prompts, num_responses: |X| and |Y|.
+
+    A concrete policy computes the CDF its sampler searches once, on its first draw, and keeps it (``cdf``); a
+    float64 table is validated block by block, without a float copy.
 
     Raises ``ValueError`` naming the offending row/entry (negative, NaN, infinite, not normalized) or both
     shapes when ``prompt_probs`` does not match ``probs``; ``TypeError`` for non-numeric input. Inside a JAX
@@ -81,6 +87,27 @@ class TabularPolicy:
         return jnp.log(self.probs)
 
     @property
+    def cdf(self) -> jax.Array:
+        """[X, Y]: the normalized cumulative sums of each row that inverse-CDF sampling searches
+        (``sampling.normalized_cdf``). Computed once per concrete policy and kept (also when first asked for inside
+        a transformation: it is then a constant of the traced program); recomputed from traced ``probs``."""
+        return self._sampler_tables()[0]
+
+    def _sampler_tables(self):
+        """(cdf, guide): the CDF and, for a concrete table up to ``GUIDE_MAX_ENTRIES``, its ``sampling.Guide``."""
+        probs = self.probs
+        if not is_concrete(probs):
+            return normalized_cdf(probs), None
+        cached = self.__dict__.get("_cdf_cache")
+        if cached is not None and cached[0] is probs:  # keyed by the array itself: a copy with other probs recomputes
+            return cached[1:]
+        with jax.ensure_compile_time_eval():  # concrete even when first asked for while tracing
+            cdf = table_cdf(probs)
+            guide = guide_table(cdf)
+        object.__setattr__(self, "_cdf_cache", (probs, cdf, guide))
+        return cdf, guide
+
+    @property
     def num_prompts(self) -> int:
         return self.probs.shape[0]
 
@@ -104,7 +131,8 @@ class TabularPolicy:
         num_samples = check_positive_int(num_samples, "num_samples")
         prompts = check_index_array(prompts, "prompts", self.num_prompts, "prompt")
         check_allocation((*prompts.shape, num_samples), "num_samples", itemsize=BYTES_PER_DRAW)
-        return sample_categorical_rows(key, self.probs, prompts, num_samples)
+        cdf, guide = self._sampler_tables()
+        return sample_categorical_rows(key, self.probs, prompts, num_samples, cdf=cdf, guide=guide)
 
     def log_prob(self, prompts: jax.Array, responses: jax.Array) -> jax.Array:
         """log π(y|x) for broadcastable int arrays of prompts (in [0, X)) and responses (in [0, Y))."""
@@ -119,6 +147,8 @@ class TabularPolicy:
 
     def _log_prob_unchecked(self, prompts, responses) -> jax.Array:
         """``log_prob`` without input checks, for the oracle scoring the responses it has just drawn."""
+        if is_concrete(self.probs, prompts, responses):
+            return _log_of_entries(self.probs, prompts, responses)  # no [X, Y] log table for an eager call
         return self.log_probs[prompts, responses]
 
     def replace(self, probs=None, prompt_probs=None) -> "TabularPolicy":
@@ -131,20 +161,47 @@ class TabularPolicy:
         return f"TabularPolicy(num_prompts={self.num_prompts}, num_responses={self.num_responses})"
 
 
-def _validated(probs, prompt_probs) -> tuple[np.ndarray, np.ndarray]:
-    probs = as_float_array(probs, "probs")
-    if probs.ndim != 2:
-        raise ValueError(f"probs must be a 2-d array [X, Y] (prompts × responses), got shape {probs.shape}")
-    if probs.shape[0] == 0 or probs.shape[1] == 0:
-        raise ValueError(f"probs needs at least one prompt and one response, got shape {probs.shape}")
-    check_rows_on_simplex(probs, "probs")
+@jax.jit
+def _log_of_entries(probs, prompts, responses):
+    # the same values as log_probs[prompts, responses]: log is elementwise
+    return jnp.log(probs[prompts, responses])
+
+
+def _float_table(value, name: str):
+    """``value`` as a float64 array without a copy when it already is one (numpy, or a concrete JAX array read
+    through a view); other input through ``as_float_array`` (a converted copy)."""
+    if isinstance(value, (np.ndarray, jax.Array)) and value.dtype == np.float64:
+        return value, np.asarray(value)
+    array = as_float_array(value, name)
+    return array, array
+
+
+def _check_table_rows(array: np.ndarray, name: str) -> None:
+    """``check_rows_on_simplex`` block by block: temporaries of one block, not several of the table's size. A
+    block that fails runs the full check, which raises naming the first bad entry."""
+    rows_per_block = max(1, CHECK_BLOCK_ENTRIES // max(1, array.shape[-1]))
+    for start in range(0, array.shape[0], rows_per_block):
+        block = array[start:start + rows_per_block]
+        sums = block.sum(axis=-1)
+        if not (np.isfinite(block).all() and (block >= 0).all() and (np.abs(sums - 1.0) <= SIMPLEX_TOLERANCE).all()):
+            check_rows_on_simplex(array, name)
+            return
+
+
+def _validated(probs, prompt_probs):
+    probs, view = _float_table(probs, "probs")
+    if view.ndim != 2:
+        raise ValueError(f"probs must be a 2-d array [X, Y] (prompts × responses), got shape {view.shape}")
+    if view.shape[0] == 0 or view.shape[1] == 0:
+        raise ValueError(f"probs needs at least one prompt and one response, got shape {view.shape}")
+    _check_table_rows(view, "probs")
     if prompt_probs is None:
-        prompt_probs = np.full(probs.shape[0], 1.0 / probs.shape[0])
+        prompt_probs = np.full(view.shape[0], 1.0 / view.shape[0])
     prompt_probs = as_float_array(prompt_probs, "prompt_probs")
-    if prompt_probs.shape != (probs.shape[0],):
+    if prompt_probs.shape != (view.shape[0],):
         raise ValueError(
-            f"prompt_probs has shape {prompt_probs.shape} but probs has shape {probs.shape}; "
-            f"prompt_probs must have shape ({probs.shape[0]},), one entry per prompt"
+            f"prompt_probs has shape {prompt_probs.shape} but probs has shape {view.shape}; "
+            f"prompt_probs must have shape ({view.shape[0]},), one entry per prompt"
         )
     check_rows_on_simplex(prompt_probs, "prompt_probs")
     return probs, prompt_probs

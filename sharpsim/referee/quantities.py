@@ -18,7 +18,7 @@ import jax.scipy.special  # noqa: F401  (logsumexp for large p)
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_gamma, check_in_interval
+from sharpsim.core.validation import check_gamma, check_in_interval, is_concrete
 from sharpsim.core.policy import TabularPolicy, as_tabular
 
 
@@ -95,7 +95,28 @@ def sharpness(learned, base, gamma=0.0) -> jax.Array:
     """[X]: s(x) = π̂(y*_γ(x)|x), with the argmax set y*_γ(x) taken from ``base`` (Definition 3.1 / F.1)."""
     learned, base = as_tabular(learned, "learned"), as_tabular(base, "base")
     _check_same_shape(learned, base)
-    return jnp.sum(jnp.where(argmax_mask(base, gamma), learned.probs, 0.0), axis=-1)
+    return mass_on_mask(argmax_mask(base, gamma), learned.probs)
+
+
+def mass_on_mask(mask, probs) -> jax.Array:
+    """[..., X]: Σ_y mask(x, y)·π(y|x), the mass ``probs`` puts on the set ``mask`` of each row.
+
+    When every row's set holds exactly one response (a unique argmax, the usual case) this reads one entry per
+    row instead of the whole table (a ``lax.cond`` on the mask: under ``vmap`` over learned policies with a fixed
+    base it stays a branch), with the same value: the sum adds only zeros to that entry.
+    """
+    mask, probs = jnp.broadcast_arrays(jnp.asarray(mask, bool), jnp.asarray(probs))
+
+    def single(probs):
+        return jnp.take_along_axis(probs, jnp.argmax(mask, axis=-1)[..., None], axis=-1)[..., 0]
+
+    def every(probs):
+        return jnp.sum(jnp.where(mask, probs, 0.0), axis=-1)
+
+    unique = jnp.all(jnp.sum(mask, axis=-1) == 1)
+    if is_concrete(unique):  # eagerly: no tracing of both branches on every call
+        return single(probs) if bool(unique) else every(probs)
+    return jax.lax.cond(unique, single, every, probs)
 
 
 def _check_delta(delta):
