@@ -19,6 +19,7 @@ def numpy_fit(prompts, responses, num_prompts, num_responses, weights=None):
     return np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 1.0 / num_responses)
 
 
+@pytest.mark.slow  # a fresh compilation per drawn shape: seconds per example
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.booleans())
 def test_fit_is_the_empirical_distribution_to_the_last_bit(seed, weighted):

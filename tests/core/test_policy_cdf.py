@@ -57,6 +57,7 @@ def test_search_cdf_int64_indices_give_the_same_answers(monkeypatch):
     np.testing.assert_array_equal(got, numpy_search(cdf, rows, uniforms))
 
 
+@pytest.mark.slow  # a fresh compilation per drawn shape: seconds per example
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 9), st.integers(1, 40), st.integers(0, 2**31 - 1))
 def test_table_cdf_blocks_equal_the_whole_table(rows, responses, seed):
@@ -147,6 +148,7 @@ def test_blockwise_validation_names_the_entry_in_a_later_block(monkeypatch, bad,
     TabularPolicy(np.full((7, 4), 0.25))  # a valid table passes block by block
 
 
+@pytest.mark.slow  # a fresh compilation per drawn shape: seconds per example
 @settings(max_examples=30, deadline=None)
 @given(st.integers(4, 300), st.floats(0.05, 2.0), st.integers(0, 2**31 - 1))
 def test_the_guided_search_gives_the_plain_searchs_answers(responses, concentration, seed):
