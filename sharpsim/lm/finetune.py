@@ -116,27 +116,32 @@ def _finetune_all(config, steps, batch_size, learning_rate, flat, operands, resp
     return jax.vmap(one_run)(operands, responses, keys)
 
 
-def finetuned_outputs(config: LMConfig, flats, targets) -> tuple[np.ndarray, np.ndarray]:
-    """Exact outputs of fine-tuned networks on every prompt, in float64: (greedy responses int [S, X] as response
-    indices, log π̂(targets(x)|x) float64 [S, X]) for flat weights ``flats`` [S, P] (from ``finetune``) and
-    ``targets`` int [X] response indices (e.g. the base's argmax y*(x))."""
+def finetuned_outputs(config: LMConfig, flats, targets, prompts=None) -> tuple[np.ndarray, np.ndarray]:
+    """Exact outputs of fine-tuned networks at ``prompts`` (default: every prompt), in float64: (greedy responses
+    int [S, X] as response indices, log π̂(targets(x)|x) float64 [S, X]) for flat weights ``flats`` [S, P] (from
+    ``finetune``) and ``targets`` int [X] response indices, one per prompt (e.g. the base's argmax y*(x))."""
     _check_config(config)
     task = config.task
     flats = jnp.asarray(flats)
     if flats.ndim != 2:
         raise ValueError(f"flats must be flat weight vectors [seeds, P], got shape {flats.shape}")
+    prompts = np.arange(task.num_prompts) if prompts is None else np.asarray(prompts)
+    if prompts.ndim != 1 or prompts.dtype.kind not in "iu" or (prompts < 0).any() \
+            or (prompts >= task.num_prompts).any():
+        raise ValueError(f"prompts must be a 1-d array of prompt indices in [0, {task.num_prompts}), got "
+                         f"{prompts.dtype} of shape {prompts.shape}")
     targets = np.asarray(targets)
-    if targets.shape != (task.num_prompts,) or (targets < 0).any() or (targets >= task.vocab_size**task.horizon).any():
-        raise ValueError(f"targets must be response indices in [0, {task.vocab_size ** task.horizon}) for every "
-                         f"prompt, shape ({task.num_prompts},); got shape {targets.shape}")
-    greedy, log_target = _outputs(config, flats, jnp.asarray(targets))
+    if targets.shape != prompts.shape or (targets < 0).any() or (targets >= task.vocab_size**task.horizon).any():
+        raise ValueError(f"targets must be response indices in [0, {task.vocab_size ** task.horizon}), one per "
+                         f"prompt, shape {prompts.shape}; got shape {targets.shape}")
+    greedy, log_target = _outputs(config, flats, jnp.asarray(targets), jnp.asarray(prompts))
     return np.asarray(greedy), np.asarray(log_target, dtype=np.float64)
 
 
 @partial(jax.jit, static_argnums=0)
-def _outputs(config, flats, targets):
+def _outputs(config, flats, targets, prompts):
     task = config.task
-    operands = _digits(jnp.arange(task.num_prompts), task.modulus, task.num_operands)
+    operands = _digits(prompts, task.modulus, task.num_operands)
     target_tokens = _indices_to_sequences(targets, task.vocab_size, task.horizon)
     weights = jnp.asarray([task.vocab_size ** (task.horizon - 1 - h) for h in range(task.horizon)], jnp.int64)
 

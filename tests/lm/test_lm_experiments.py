@@ -167,6 +167,10 @@ def test_bad_input_names_the_argument():
         finetune(LM_CONFIG, NETWORK, prompts, picks, 2, keys[:1], steps=2, batch_size=2, learning_rate=1e-3)
     with pytest.raises(ValueError, match="targets"):
         finetuned_outputs(LM_CONFIG, np.zeros((1, 3), np.float32), np.zeros(5, int))
+    with pytest.raises(ValueError, match="prompts"):
+        finetuned_outputs(LM_CONFIG, np.zeros((1, 3), np.float32), np.zeros(2, int), np.array([0, 27]))
+    with pytest.raises(ValueError, match="targets"):
+        finetuned_outputs(LM_CONFIG, np.zeros((1, 3), np.float32), np.zeros(3, int), np.array([0, 1]))
 
 
 @pytest.mark.slow  # compiles the network's enumeration / the oracle's draws (over 10 s on 2 shared cores)
@@ -205,6 +209,11 @@ def test_finetune_decreases_the_loss_is_deterministic_and_scores_exactly():
         np.testing.assert_array_equal(greedy[s], decoded @ np.array([3, 1]))
         reference = np.asarray(policy.log_prob(jnp.arange(27), jnp.asarray(sequences[targets])))
         np.testing.assert_allclose(log_target[s], reference, atol=1e-10)
+    # at a subset of prompts: the same numbers as at every prompt, restricted
+    subset = np.array([3, 0, 26, 11])
+    greedy_at, log_target_at = finetuned_outputs(LM_CONFIG, flats, targets[subset], subset)
+    np.testing.assert_array_equal(greedy_at, greedy[:, subset])
+    np.testing.assert_allclose(log_target_at, log_target[:, subset], atol=1e-12)
 
 
 @pytest.mark.slow  # the quick grids, end to end on the committed weights
