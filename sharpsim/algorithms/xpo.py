@@ -246,6 +246,9 @@ def xpo_sharpen(key: jax.Array, oracle: Oracle, model_class, num_rounds: int, be
     if statistics and isinstance(model_class, TabularClass):
         check_allocation((model_class.num_prompts, model_class.num_responses, model_class.num_responses),
                          "xpo_sharpen(statistics=True) with this TabularClass")
+    if statistics and not isinstance(model_class, TabularClass):
+        check_allocation((model_class.dimension, model_class.dimension),
+                         "xpo_sharpen(statistics=True) with this LinearSoftmaxClass (its d×d Gram matrix)")
     # a run keeps every round's data and iterate: [T, 6] records and [T + 1, |θ|] parameters
     check_allocation((num_rounds + 1, params0.size + 8), "xpo_sharpen(num_rounds)")
     # the whole run's queries are known in advance: refuse before drawing anything if they exceed the budget

@@ -36,6 +36,7 @@ from sharpsim.classes.tabular import TabularClass
 # The tabular Gram has X·Y² entries and every optimizer step reads it all; at this size a step costs about as much as
 # one on a buffer of ~10³ rounds (on a CPU), so beyond it the buffer is the cheaper default for the runs we do.
 TABULAR_STATISTICS_LIMIT = 2**16
+LINEAR_STATISTICS_LIMIT = 2**20  # d ≤ 1024: a Gram matrix of 8 MiB
 
 
 class PairStatistics(NamedTuple):
@@ -51,10 +52,11 @@ class PairStatistics(NamedTuple):
 
 
 def supports_statistics(model_class) -> bool:
-    """Whether the round objective of ``model_class`` runs on ``PairStatistics`` by default: always for the linear
-    class; for the tabular class when X·Y² ≤ ``TABULAR_STATISTICS_LIMIT``."""
+    """Whether the round objective of ``model_class`` runs on ``PairStatistics`` by default: for the linear class when
+    d² ≤ ``LINEAR_STATISTICS_LIMIT`` (its d×d Gram matrix costs d² a step, the buffer T·|Y|·d); for the tabular class
+    when X·Y² ≤ ``TABULAR_STATISTICS_LIMIT``."""
     if isinstance(model_class, LinearSoftmaxClass):
-        return True
+        return model_class.dimension**2 <= LINEAR_STATISTICS_LIMIT
     if isinstance(model_class, TabularClass):
         return model_class.num_prompts * model_class.num_responses**2 <= TABULAR_STATISTICS_LIMIT
     return False

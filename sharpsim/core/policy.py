@@ -204,7 +204,12 @@ def _validated(probs, prompt_probs):
             f"prompt_probs must have shape ({view.shape[0]},), one entry per prompt"
         )
     check_rows_on_simplex(prompt_probs, "prompt_probs")
-    return probs, prompt_probs
+    # the policy owns its tables: on CPU, jnp.asarray of an aligned numpy array shares its memory, and a caller's later
+    # write would change a validated policy (and leave its kept CDF stale). One copy of the input, made after the
+    # checks read it in place.
+    if isinstance(probs, np.ndarray):
+        probs = jnp.array(probs, dtype=jnp.float64, copy=True)
+    return probs, jnp.array(prompt_probs, dtype=jnp.float64, copy=True)
 
 
 def _check_traced(probs, prompt_probs) -> None:

@@ -75,6 +75,8 @@ def guide_table(cdf) -> Guide | None:
         return None
     buckets = 1 << (num_responses.bit_length() - 2)  # the largest power of two ≤ Y/2
     values = np.asarray(cdf)
+    if not np.isfinite(values).all():
+        return None  # a NaN row (a diverged table from a transformation): the plain search, as before guides
     # cdf ≤ k/K ⇔ cdf·K ≤ k ⇔ ⌈cdf·K⌉ ≤ k (K a power of two: cdf·K is exact); count the entries per ⌈cdf·K⌉
     levels = np.clip(np.ceil(values * buckets), 0, buckets + 1).astype(np.int64)
     width = buckets + 2

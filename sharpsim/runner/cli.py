@@ -248,6 +248,7 @@ def main(argv=None) -> int:
         return 2
     if getattr(arguments, "no_compile_cache", False):
         os.environ[ENVIRONMENT_VARIABLE] = "off"
+    flags = os.environ.get("XLA_FLAGS")
     if getattr(arguments, "quick", False):
         use_quick_compilation()  # before anything starts JAX's backend
     enable_compile_cache()
@@ -263,6 +264,11 @@ def main(argv=None) -> int:
             raise
         print(one_line(error), file=sys.stderr)
         return 2
+    finally:  # a caller that runs main() in its own process keeps its XLA_FLAGS
+        if flags is None:
+            os.environ.pop("XLA_FLAGS", None)
+        else:
+            os.environ["XLA_FLAGS"] = flags
 
 
 if __name__ == "__main__":

@@ -48,10 +48,11 @@ def use_quick_compilation() -> bool:
     """For ``--quick`` runs: compile with XLA's backend (LLVM) optimizations off, in this process and the workers it
     spawns. A quick grid runs each program for milliseconds, so the optimizer's time (about half of XLA's compile
     time on CPU) is never paid back. The cells agree with fully optimized ones up to rounding (LLVM's passes change
-    the order of some floating-point operations; the deviations are a few ulps) and never mix with them: quick runs
-    have their own folder, and the compile cache keys on the flags. Only a process whose JAX backend has not started yet is affected (XLA reads ``XLA_FLAGS`` then),
-    which is the case for the command line; a level the user set in ``XLA_FLAGS`` is kept. Returns whether the
-    flag was added."""
+    the order of some floating-point operations; the deviations are a few ulps), and quick runs have their own
+    folder. XLA reads ``XLA_FLAGS`` when JAX's backend starts, so only a process whose backend has not started is
+    affected: the command line and its workers. (In a process whose backend already runs, call ``sharpsim.runner.
+    cli.main`` without ``--quick``: the persistent cache keys on the flags, and optimized programs would be stored
+    under the quick key.) A level the user set in ``XLA_FLAGS`` is kept. Returns whether the flag was added."""
     flags = os.environ.get("XLA_FLAGS", "")
     if QUICK_OPTIMIZATION_FLAG in flags:
         return False

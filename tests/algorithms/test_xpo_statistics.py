@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sharpsim.algorithms.xpo import parametrization, xpo_sharpen
 from sharpsim.algorithms.xpo_statistics import (
-    TABULAR_STATISTICS_LIMIT, add_round, empty_statistics, statistics_loss, supports_statistics,
+    LINEAR_STATISTICS_LIMIT, TABULAR_STATISTICS_LIMIT, add_round, empty_statistics, statistics_loss, supports_statistics,
 )
 from sharpsim.classes import LinearSoftmaxClass, TabularClass
 from sharpsim.core.oracle import Oracle
@@ -120,6 +120,14 @@ def test_default_path_and_bad_statistics_argument():
     side = int(TABULAR_STATISTICS_LIMIT**0.5)
     assert supports_statistics(TabularClass(side, num_prompts=1))
     assert not supports_statistics(TabularClass(side + 1, num_prompts=1))
+    dimension = int(LINEAR_STATISTICS_LIMIT**0.5)
+    assert supports_statistics(LinearSoftmaxClass(np.ones((1, 2, dimension)), radius=1.0))
+    assert not supports_statistics(LinearSoftmaxClass(np.ones((1, 2, dimension + 1)), radius=1.0))
+    # a Gram matrix beyond memory is refused by name, before anything runs (d = 5·10⁴: 20 GB)
+    wide = LinearSoftmaxClass(np.stack([np.zeros(50_000), np.ones(50_000)])[None], radius=1.0)
+    with pytest.raises(ValueError, match="Gram matrix"):
+        xpo_sharpen(jax.random.PRNGKey(0), Oracle(TabularPolicy(np.array([[0.5, 0.5]]))), wide, 3, 0.25, 0.0,
+                    statistics=True)
     with pytest.raises(TypeError, match="model_class: pair statistics exist for LinearSoftmaxClass and TabularClass"):
         empty_statistics(object())
     instance = sphere(4)

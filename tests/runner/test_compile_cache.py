@@ -43,3 +43,18 @@ def test_the_command_line_sets_the_quick_flag_only_for_quick_runs(monkeypatch, t
     assert cli.main(["list"]) == 0 and seen == []
     monkeypatch.setattr(cli, "command_reproduce", lambda arguments: 0)
     assert cli.main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0 and seen == [True]
+
+
+def test_the_command_lines_quick_flag_does_not_outlive_the_call(monkeypatch, tmp_path):
+    from sharpsim.runner import cli
+
+    monkeypatch.setenv("SHARPSIM_COMPILE_CACHE", "off")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+    flags_during = []
+    monkeypatch.setattr(cli, "command_reproduce", lambda arguments: flags_during.append(os.environ["XLA_FLAGS"]) or 0)
+    assert cli.main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0
+    assert "--xla_backend_optimization_level=0" in flags_during[0]
+    assert os.environ["XLA_FLAGS"] == "--xla_force_host_platform_device_count=1"
+    monkeypatch.delenv("XLA_FLAGS")
+    assert cli.main(["reproduce", "--quick", "--out", str(tmp_path)]) == 0
+    assert "XLA_FLAGS" not in os.environ
