@@ -83,7 +83,7 @@ def _check_log_table(log_table) -> np.ndarray:
     if table.ndim != 2 or table.shape[1] < 2:
         raise ValueError(f"log_table must be an array [n, |Y|] of log-probabilities, got shape {table.shape}")
     sums = np.exp(table).sum(axis=1)
-    if np.isnan(table).any() or (table > 1e-12).any() or not np.allclose(sums, 1.0, atol=1e-9):
+    if np.isnan(table).any() or (table > 1e-12).any() or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-9):
         raise ValueError("log_table must hold log-probabilities (<= 0, no NaN) whose rows sum to 1 in probability; "
                          f"row sums lie in [{sums.min()!r}, {sums.max()!r}]")
     return table

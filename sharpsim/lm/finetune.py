@@ -74,6 +74,10 @@ def finetune(config: LMConfig, network: Transformer, prompts, responses, num_exa
     if prompts.ndim != 2:
         raise ValueError(f"prompts must be an int array [seeds, n_max], got shape {prompts.shape}")
     if responses.shape == prompts.shape:
+        num_responses = task.vocab_size**task.horizon
+        if responses.dtype.kind not in "iu" or (responses < 0).any() or (responses >= num_responses).any():
+            raise ValueError(f"responses given as indices must be integers in [0, {num_responses}), got "
+                             f"{responses.dtype} in [{responses.min()}, {responses.max()}]")
         responses = np.asarray(_indices_to_sequences(responses, task.vocab_size, task.horizon))
     if responses.shape != prompts.shape + (task.horizon,):
         raise ValueError(f"responses must be response indices [seeds, n_max] = {prompts.shape} or token sequences "

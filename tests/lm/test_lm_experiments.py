@@ -161,6 +161,9 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="responses"):
         finetune(LM_CONFIG, NETWORK, prompts, np.zeros((2, 3), int), 2, keys, steps=2, batch_size=2,
                  learning_rate=1e-3)
+    with pytest.raises(ValueError, match="responses given as indices"):
+        finetune(LM_CONFIG, NETWORK, prompts, np.full_like(picks, -1), 2, keys, steps=2, batch_size=2,
+                 learning_rate=1e-3)
     with pytest.raises(ValueError, match="learning_rate"):
         finetune(LM_CONFIG, NETWORK, prompts, picks, 2, keys, steps=2, batch_size=2, learning_rate=0.0)
     with pytest.raises(ValueError, match="keys"):
