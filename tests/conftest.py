@@ -14,13 +14,3 @@ settings.register_profile("deterministic", derandomize=True, deadline=None, data
 settings.register_profile("explore", derandomize=False, deadline=None, database=None)
 settings.load_profile("deterministic")
 
-
-def pytest_configure(config):
-    # The default (fast) suite is mostly XLA compilation of programs that then run for milliseconds: compile them
-    # without the backend optimizer, as ``sharpsim reproduce --quick`` does (numbers agree to a few ulps; every
-    # comparison here has a tolerance). The slow suite runs heavy Monte Carlo and keeps the optimizer. This runs
-    # before any test module is imported, so before JAX's backend starts and reads XLA_FLAGS.
-    if "not slow" in (config.option.markexpr or ""):
-        from sharpsim.runner.compile_cache import use_quick_compilation
-
-        use_quick_compilation()

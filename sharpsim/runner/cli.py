@@ -18,7 +18,7 @@ from sharpsim.instances.registry import family_names
 from sharpsim.runner import check_command, train_command
 from sharpsim.runner.assignments import parse_assignment
 from sharpsim.runner.backends import BACKENDS, make_backend
-from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache, use_quick_compilation
+from sharpsim.runner.compile_cache import ENVIRONMENT_VARIABLE, enable_compile_cache
 from sharpsim.runner.lock import FolderInUseError
 from sharpsim.runner.sweep import default_layout, run_experiment, short_hash
 
@@ -248,9 +248,6 @@ def main(argv=None) -> int:
         return 2
     if getattr(arguments, "no_compile_cache", False):
         os.environ[ENVIRONMENT_VARIABLE] = "off"
-    flags = os.environ.get("XLA_FLAGS")
-    if getattr(arguments, "quick", False):
-        use_quick_compilation()  # before anything starts JAX's backend
     enable_compile_cache()
     handlers = {"list": command_list, "reproduce": command_reproduce, "run": command_run,
                 "explore": command_explore, "check": check_command.command_check,
@@ -264,11 +261,6 @@ def main(argv=None) -> int:
             raise
         print(one_line(error), file=sys.stderr)
         return 2
-    finally:  # a caller that runs main() in its own process keeps its XLA_FLAGS
-        if flags is None:
-            os.environ.pop("XLA_FLAGS", None)
-        else:
-            os.environ["XLA_FLAGS"] = flags
 
 
 if __name__ == "__main__":

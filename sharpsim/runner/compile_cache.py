@@ -40,21 +40,3 @@ def enable_compile_cache() -> Path | None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     return folder
 
-
-QUICK_OPTIMIZATION_FLAG = "--xla_backend_optimization_level"
-
-
-def use_quick_compilation() -> bool:
-    """For ``--quick`` runs: compile with XLA's backend (LLVM) optimizations off, in this process and the workers it
-    spawns. A quick grid runs each program for milliseconds, so the optimizer's time (about half of XLA's compile
-    time on CPU) is never paid back. The cells agree with fully optimized ones up to rounding (LLVM's passes change
-    the order of some floating-point operations; the deviations are a few ulps), and quick runs have their own
-    folder. XLA reads ``XLA_FLAGS`` when JAX's backend starts, so only a process whose backend has not started is
-    affected: the command line and its workers. (In a process whose backend already runs, call ``sharpsim.runner.
-    cli.main`` without ``--quick``: the persistent cache keys on the flags, and optimized programs would be stored
-    under the quick key.) A level the user set in ``XLA_FLAGS`` is kept. Returns whether the flag was added."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if QUICK_OPTIMIZATION_FLAG in flags:
-        return False
-    os.environ["XLA_FLAGS"] = f"{flags} {QUICK_OPTIMIZATION_FLAG}=0".strip()
-    return True
