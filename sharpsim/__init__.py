@@ -116,18 +116,23 @@ from sharpsim import theory  # noqa: E402  (module: the bounds)
 from sharpsim.measure import allocation, complexity, statistics  # noqa: E402
 from sharpsim.measure.allocation import allocation_threshold, search_allocations  # noqa: E402
 from sharpsim.measure.complexity import SampleComplexity, sample_complexity  # noqa: E402
+from sharpsim.measure.pass_at_k import pass_at_k  # noqa: E402
 from sharpsim.theory import rlhf as theory_rlhf  # noqa: E402
 
 __version__ = "0.1.0"
 
 
+# Subpackages loaded when first used: ``testing`` (the checks and hypothesis strategies) loads hypothesis, ``lm`` (the
+# trained transformer) equinox, ``tasks`` (Appendix A's tasks and self-rewards) is only needed by its experiments;
+# each costs every start of the command line a second or more if imported here.
+_LAZY_MODULES = ("lm", "tasks", "testing")
+
+
 def __getattr__(name):
-    # ``sharpsim.testing`` (the checks and hypothesis strategies) loads hypothesis, a second or more of every start:
-    # it is imported when first used, so the command line and experiments do not pay for it
-    if name == "testing":
+    if name in _LAZY_MODULES:
         import importlib
 
-        return importlib.import_module("sharpsim.testing")
+        return importlib.import_module(f"sharpsim.{name}")
     raise AttributeError(f"module 'sharpsim' has no attribute {name!r}")
 
 __all__ = [
@@ -139,6 +144,9 @@ __all__ = [
     "SizedModelClass",
     "StoppedBatch",
     "checked",
+    "lm",
+    "pass_at_k",
+    "tasks",
     "testing",
     "AdaptiveSFTResult",
     "AutoregressiveLinearClass",

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_positive_int
+from sharpsim.core.validation import check_allocation, check_positive_int
 
 __all__ = ["LayerNorm", "Linear", "Transformer", "TransformerConfig", "init_transformer", "network_arrays",
            "network_from_arrays", "response_logits", "with_dtype"]
@@ -120,7 +120,19 @@ def init_transformer(config: TransformerConfig, input_vocab: int, output_vocab: 
     input_vocab = check_positive_int(input_vocab, "input_vocab")
     output_vocab = check_positive_int(output_vocab, "output_vocab")
     length = check_positive_int(length, "length")
-    return _init(config, input_vocab, output_vocab, length, key, jnp.dtype(dtype))
+    try:
+        dtype = jnp.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"dtype must be a floating dtype (float32 or float64), got {dtype!r}") from None
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"dtype must be a floating dtype (float32 or float64), got {dtype}")
+    width, hidden = config.d_model, config.mlp_ratio * config.d_model
+    weights = (input_vocab + length) * width + output_vocab * (width + 1) + config.num_layers * (
+        4 * width * (width + 1) + 2 * hidden * width + hidden + width + 4 * width)
+    # the uniforms, their pieces and the weights: about three copies
+    check_allocation((3, weights), f"the network for input_vocab={input_vocab}, output_vocab={output_vocab}, "
+                     f"length={length}", itemsize=dtype.itemsize)
+    return _init(config, input_vocab, output_vocab, length, key, dtype)
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 5))

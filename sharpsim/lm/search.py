@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_positive_int
+from sharpsim.core.validation import check_allocation, check_positive_int
 from sharpsim.policies.autoregressive import AutoregressivePolicy, check_prompts
 
 __all__ = ["ArgmaxSearch", "argmax_search", "lm_coverage_coefficient", "lm_coverage_profile", "lm_margin"]
@@ -103,9 +103,10 @@ def argmax_search(policy, prompts=None, *, top_k: int = 1, max_nodes: int = DEFA
     compiled calls but possibly more expansions; the result is exact either way)."""
     _check_policy(policy)
     top_k = check_positive_int(top_k, "top_k")
-    max_nodes = check_positive_int(max_nodes, "max_nodes")
-    expand_per_round = check_positive_int(expand_per_round, "expand_per_round")
-    if on_cap not in _ON_CAP:
+    # no search expands 2^62 prefixes: the cap keeps the node counts in int64
+    max_nodes = min(check_positive_int(max_nodes, "max_nodes"), 2**62)
+    expand_per_round = min(check_positive_int(expand_per_round, "expand_per_round"), 2**62)
+    if not isinstance(on_cap, str) or on_cap not in _ON_CAP:
         raise ValueError(f"on_cap must be one of {_ON_CAP}, got {on_cap!r}")
     if prompts is None:
         prompts = np.arange(policy.num_prompts)
@@ -113,6 +114,7 @@ def argmax_search(policy, prompts=None, *, top_k: int = 1, max_nodes: int = DEFA
         prompts = np.asarray(check_prompts(prompts, policy.num_prompts))
     if prompts.ndim != 1:
         raise ValueError(f"prompts must be a 1-d array of prompt indices, got shape {prompts.shape}")
+    check_allocation((max(len(prompts), 1), top_k, policy.horizon + 1), "top_k (the sequences returned per prompt)")
     horizon = policy.horizon
     n = len(prompts)
     frontiers = [[(0.0, ())] for _ in range(n)]  # heaps of (−log-mass, prefix)
@@ -199,6 +201,7 @@ def _result(prompts, found, frontiers, nodes, capped, top_k, horizon, on_cap, ma
 def _complete_search(policy, search, top_k: int, max_nodes: int) -> ArgmaxSearch:
     """The search over every prompt of ``policy`` (run here when ``search`` is None), refused if capped."""
     _check_policy(policy)
+    max_nodes = check_positive_int(max_nodes, "max_nodes")
     if search is None:
         search = argmax_search(policy, top_k=top_k, max_nodes=max_nodes, on_cap="ignore")
     elif not isinstance(search, ArgmaxSearch):

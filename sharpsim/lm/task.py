@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_index_array, check_positive_int
+from sharpsim.core.validation import check_allocation, check_in_interval, check_index_array, check_positive_int
 
 __all__ = ["ModularSumTask"]
 
@@ -99,13 +99,13 @@ class ModularSumTask:
     def is_correct(self, prompts, responses) -> jax.Array:
         """bool [...]: whether the response's answer (its last token) is Σ_i x_i mod p (the verifiable reward);
         ``prompts`` broadcasts against ``responses[..., 0]``."""
-        responses = self._check_responses(responses)
+        prompts, responses = self._check_pair(prompts, responses)
         return responses[..., -1] == self.answers(prompts)
 
     def is_valid_chain(self, prompts, responses) -> jax.Array:
         """bool [...]: whether the whole response is a valid reasoning path, the running sums of the operands in
         some order (a valid chain always has the correct answer)."""
-        responses = self._check_responses(responses)
+        prompts, responses = self._check_pair(prompts, responses)
         return _matches_a_chain(self.valid_chains_all(prompts), responses)
 
     def valid_chains_all(self, prompts) -> jax.Array:
@@ -115,8 +115,22 @@ class ModularSumTask:
 
     def valid_chains(self, prompt: int) -> np.ndarray:
         """int [m, H]: the distinct valid chains of one prompt (sorted lexicographically)."""
-        chains = np.asarray(self.valid_chains_all(np.asarray([check_positive_int(prompt, "prompt", minimum=0)])))
+        prompt = check_positive_int(prompt, "prompt", minimum=0)
+        if prompt >= self.num_prompts:
+            raise ValueError(f"prompt must lie in [0, {self.num_prompts}) (a prompt index), got {prompt}")
+        chains = np.asarray(self.valid_chains_all(np.asarray([prompt])))
         return np.unique(chains[0], axis=0)
+
+    def _check_pair(self, prompts, responses) -> tuple[jax.Array, jax.Array]:
+        """Prompt indices and responses whose shapes broadcast (``prompts`` against ``responses[..., 0]``)."""
+        responses = self._check_responses(responses)
+        prompts = check_index_array(prompts, "prompts", self.num_prompts, "prompt")
+        try:
+            jnp.broadcast_shapes(prompts.shape, responses.shape[:-1])
+        except ValueError:
+            raise ValueError(f"prompts must broadcast against responses[..., 0]: shapes {prompts.shape} and "
+                             f"{responses.shape[:-1]}") from None
+        return prompts, responses
 
     def _check_responses(self, responses) -> jax.Array:
         responses = check_index_array(responses, "responses", self.modulus, "token")
@@ -134,6 +148,8 @@ class ModularSumTask:
     def sample(self, key: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
         """(operands int [B, k], chains int [B, H]): B i.i.d. training examples (module docstring); jit-safe."""
         batch_size = check_positive_int(batch_size, "batch_size")
+        # uniforms [B, 2k + 4] and a few arrays of that size (operands, orders, chains)
+        check_allocation((batch_size, 4 * (2 * self.num_operands + 4)), "batch_size")
         return _sample(self, key, batch_size)
 
 

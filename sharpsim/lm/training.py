@@ -29,7 +29,8 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
+from sharpsim.theory.checks import check_flag
 from sharpsim.lm.model import (
     Transformer,
     TransformerConfig,
@@ -87,11 +88,19 @@ class LMConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "LMConfig":
-        values = dict(values)
-        values["task"] = ModularSumTask(**values.get("task", {}))
-        values["model"] = TransformerConfig(**values.get("model", {}))
-        values["checkpoint_steps"] = tuple(values.get("checkpoint_steps", ()))
-        return cls(**values)
+        if not isinstance(values, dict):
+            raise TypeError(f"values must be a dict (LMConfig.to_dict()), got {type(values).__name__}")
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"values has keys that are not LMConfig fields: {unknown}")
+        try:
+            values = dict(values)
+            values["task"] = ModularSumTask(**values.get("task", {}))
+            values["model"] = TransformerConfig(**values.get("model", {}))
+            values["checkpoint_steps"] = tuple(values.get("checkpoint_steps", ()))
+            return cls(**values)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"values do not describe an LMConfig: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,7 @@ class TrainedLM:
 
         if step is None:
             return TransformerPolicy(self.network, self.config.task, prompt_probs)
+        step = check_positive_int(step, "step", minimum=0)
         if step not in self.checkpoints:
             raise ValueError(f"step must be one of the checkpoints {sorted(self.checkpoints)}, got {step!r}")
         return TransformerPolicy(self.checkpoints[step], self.config.task, prompt_probs)
@@ -191,6 +201,8 @@ def train_lm(config: LMConfig | None = None, seed: int = 0, *, steps: int | None
     if seed >= 2**32:
         raise ValueError(f"seed must lie in [0, 2**32), got {seed}")
     steps = config.steps if steps is None else check_positive_int(steps, "steps")
+    check_allocation((steps,), "steps (the training loss of every step)")
+    progress = check_flag(progress, "progress")
     task = config.task
     init_key, data_key, eval_key = jax.random.split(jax.random.key(seed), 3)
     network = init_transformer(config.model, task.input_vocab_size, task.vocab_size,
@@ -220,7 +232,9 @@ def save_trained(trained: TrainedLM, directory) -> Path:
     """Write a run to ``directory`` (module docstring); returns the directory."""
     if not isinstance(trained, TrainedLM):
         raise TypeError(f"trained must be a TrainedLM, got {type(trained).__name__}")
-    directory = Path(directory)
+    directory = _as_path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"directory {str(directory)!r} is a file, not a folder")
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"format_version": FORMAT_VERSION, "seed": trained.seed, "steps": trained.steps,
             "config": trained.config.to_dict(), "dtype": "float32"}
@@ -236,9 +250,16 @@ def save_trained(trained: TrainedLM, directory) -> Path:
     return directory
 
 
+def _as_path(directory) -> Path:
+    try:
+        return Path(os.fspath(directory))
+    except TypeError:
+        raise TypeError(f"directory must be a path (str or os.PathLike), got {type(directory).__name__}") from None
+
+
 def load_trained(directory=None) -> TrainedLM:
     """Read a run written by ``save_trained`` (default: the committed weights, ``DEFAULT_WEIGHTS``)."""
-    directory = DEFAULT_WEIGHTS if directory is None else Path(os.fspath(directory))
+    directory = DEFAULT_WEIGHTS if directory is None else _as_path(directory)
     config_file = directory / "config.json"
     if not config_file.is_file():
         raise ValueError(f"directory {str(directory)!r} holds no trained model (no config.json)")

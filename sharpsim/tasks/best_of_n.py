@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sharpsim.core.validation import check_positive_int, check_real_array
+from sharpsim.core.validation import check_positive_int, check_real_array, concrete_numbers
 from sharpsim.policies.autoregressive import sequences_to_indices
 from sharpsim.policies.decoding import greedy_decode
 from sharpsim.tasks.self_rewards import _check_task
@@ -25,13 +25,24 @@ from sharpsim.tasks.task import Task
 
 
 def check_sample_sizes(ns, name: str = "ns") -> np.ndarray:
-    """int64 [K]: the sample sizes N ≥ 1 (a scalar becomes one entry)."""
-    array = np.atleast_1d(np.asarray(ns))
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d list of sample sizes N >= 1, got shape {array.shape}")
-    for value in array.tolist():
-        check_positive_int(value, name)
-    return array.astype(np.int64)
+    """[K]: the sample sizes N ≥ 1 (a scalar becomes one entry), int64, or float64 when one is beyond int64 (the
+    laws take N as a real exponent, so N = 10^30 is a valid, if extreme, sample size)."""
+    sizes = sample_size_list(ns, name)
+    return np.asarray(sizes, dtype=np.int64 if max(sizes) < 2**63 else np.float64)
+
+
+def sample_size_list(ns, name: str = "ns") -> list[int]:
+    """The sample sizes N ≥ 1 as Python integers (exact at any size; a scalar becomes one entry)."""
+    if isinstance(ns, (list, tuple)):  # Python integers beyond int64 stay exact (numpy would make them objects)
+        values = list(ns)
+    else:
+        array = np.atleast_1d(concrete_numbers(ns, name, "sample sizes N >= 1 (integers)"))
+        if array.ndim != 1:
+            raise ValueError(f"{name} must be a non-empty 1-d list of sample sizes N >= 1, got shape {array.shape}")
+        values = array.tolist()
+    if not values:
+        raise ValueError(f"{name} must be a non-empty 1-d list of sample sizes N >= 1, got an empty one")
+    return [check_positive_int(value, name) for value in values]
 
 
 def _check_scores(task: Task, scores) -> jax.Array:
@@ -124,12 +135,14 @@ def _support_only(probs, scores, values):
 
 def best_of_n_accuracy(task: Task, scores, ns) -> jax.Array:
     """[K]: E_x∼μ P[BoN_N pick is correct] under ``scores`` at every N in ``ns``."""
+    _check_task(task)
     per_prompt = pick_expectations(task, scores, task.correct.astype(jnp.float64), ns)
     return per_prompt @ task.prompt_probs
 
 
 def pick_log_likelihood(task: Task, scores, ns) -> jax.Array:
     """[K]: E_x∼μ E[log π_base(pick|x)], the mean log-likelihood of the BoN_N pick (Figure 4's curve)."""
+    _check_task(task)
     return pick_expectations(task, scores, jnp.log(task.probs), ns) @ task.prompt_probs
 
 
@@ -146,6 +159,7 @@ def sampling_accuracy(task: Task) -> jax.Array:
 
 def pass_at_n(task: Task, ns) -> jax.Array:
     """[K]: the pass@N skyline E_x∼μ [1 − (1 − P[correct | x])^N] (uses ground truth)."""
+    _check_task(task)
     ns = jnp.asarray(check_sample_sizes(ns), jnp.float64)
     miss = jnp.log1p(-jnp.minimum(correct_mass(task), 1.0))
     return -jnp.expm1(ns[:, None] * miss[None, :]) @ task.prompt_probs

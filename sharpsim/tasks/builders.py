@@ -26,7 +26,7 @@ import math
 import jax
 import numpy as np
 
-from sharpsim.core.validation import check_in_interval, check_positive_int
+from sharpsim.core.validation import check_allocation, check_in_interval, check_positive_int
 from sharpsim.tasks.task import EOS, Task
 
 
@@ -54,8 +54,8 @@ def reasoning_task(key: jax.Array, num_prompts: int, *, vocab_size: int = 5, hor
     num_prompts = check_positive_int(num_prompts, "num_prompts")
     vocab_size = check_positive_int(vocab_size, "vocab_size", minimum=3)
     horizon = check_positive_int(horizon, "horizon", minimum=2)
-    if vocab_size**horizon > 2**16:
-        raise ValueError(f"|V|^H = {vocab_size}^{horizon} = {vocab_size**horizon} is above 2^16; tasks are enumerated")
+    if horizon > 16 or vocab_size**horizon > 2**16:  # H first: |V|**H of a huge H would not finish
+        raise ValueError(f"vocab_size**horizon = |V|^H = {vocab_size}^{horizon} is above 2^16; tasks are enumerated")
     num_answers = check_positive_int(num_answers, "num_answers", minimum=2)
     if num_answers > vocab_size - 1:
         raise ValueError(f"num_answers must be at most |V| − 1 = {vocab_size - 1} (answer tokens 1..A), got "
@@ -75,6 +75,7 @@ def reasoning_task(key: jax.Array, num_prompts: int, *, vocab_size: int = 5, hor
     if short_bias is not None:
         short_bias = _real(short_bias, "short_bias")
 
+    check_allocation((num_prompts, vocab_size**horizon), "num_prompts (the task's table [X, |V|^H])")
     # one fixed-shape draw from the key seeds numpy's generator: no compilation per task shape
     rng = np.random.default_rng(np.asarray(jax.random.bits(key, (4,), dtype=np.uint32)))
     correct = 1 + rng.integers(0, num_answers, num_prompts)

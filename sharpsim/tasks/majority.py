@@ -22,8 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import gammaln
 
-from sharpsim.core.validation import check_positive_int
-from sharpsim.tasks.best_of_n import check_sample_sizes
+from sharpsim.core.validation import check_allocation, check_positive_int, check_real_array, check_rows_on_simplex
+from sharpsim.tasks.best_of_n import sample_size_list
+from sharpsim.theory.checks import check_flag
 from sharpsim.tasks.self_rewards import _check_task, answer_mass
 from sharpsim.tasks.task import Task
 
@@ -32,6 +33,8 @@ MAX_OUTCOMES = 2_000_000  # count vectors per N the exact law enumerates (an [X,
 
 def count_vectors(n: int, m: int) -> np.ndarray:
     """int [C(n + m − 1, m − 1), m]: every vector of m non-negative counts summing to n (stars and bars)."""
+    if m == 1:
+        return np.full((1, 1), n, dtype=np.int64)
     bars = np.array(list(itertools.combinations(range(n + m - 1), m - 1)), dtype=np.int64).reshape(-1, m - 1)
     edges = np.concatenate([np.full((len(bars), 1), -1), bars, np.full((len(bars), 1), n + m - 1)], axis=1)
     return np.diff(edges, axis=1) - 1
@@ -41,16 +44,25 @@ def majority_winner_law(answer_probs, n: int, max_outcomes: int = MAX_OUTCOMES) 
     """[X, A]: P[the sample majority of n draws is answer a], from answer marginals ``answer_probs`` [X, A], by
     enumerating the count vectors over the answers of positive mass. ``ValueError`` when that is above
     ``max_outcomes`` (use ``majority_monte_carlo``)."""
-    probs = np.asarray(answer_probs, dtype=np.float64)
-    if probs.ndim != 2 or (probs < 0).any() or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-9):
-        raise ValueError(f"answer_probs must be an [X, A] array of probability rows, got shape {probs.shape}")
-    n = check_positive_int(n, "n")
+    return _winner_law(answer_probs, n, max_outcomes, "n")
+
+
+def _winner_law(answer_probs, n: int, max_outcomes: int, n_name: str) -> np.ndarray:
+    """``majority_winner_law``, its sample size named ``n_name`` in errors (``ns`` for the curves)."""
+    probs = np.asarray(check_real_array(answer_probs, "answer_probs"))
+    if probs.ndim != 2 or probs.shape[1] == 0:
+        raise ValueError(f"answer_probs must be an [X, A] array of probability rows (A >= 1), got shape "
+                         f"{probs.shape}")
+    check_rows_on_simplex(probs, "answer_probs")
+    n = check_positive_int(n, n_name)
+    max_outcomes = check_positive_int(max_outcomes, "max_outcomes")
     active = np.flatnonzero((probs > 0).any(axis=0))
     m = len(active)
     outcomes = math.comb(n + m - 1, m - 1)
     if outcomes > max_outcomes:
-        raise ValueError(f"the exact majority law needs C(n + m − 1, m − 1) = {outcomes} count vectors for n = {n} "
-                         f"and m = {m} answers, above max_outcomes = {max_outcomes}; use majority_monte_carlo")
+        raise ValueError(f"the exact majority law needs C(n + m − 1, m − 1) = {outcomes} count vectors for "
+                         f"{n_name} = {n} and m = {m} answers, above max_outcomes = {max_outcomes}; use "
+                         "majority_monte_carlo")
     counts = count_vectors(n, m)
     top = counts.max(axis=1, keepdims=True)
     tied = counts == top
@@ -73,10 +85,11 @@ def majority_accuracy(task: Task, ns, max_outcomes: int = MAX_OUTCOMES, per_prom
     """[K]: E_x∼μ P[the sample majority of N draws is the correct answer], exactly, for every N in ``ns``
     ([K, X] per prompt with ``per_prompt``)."""
     _check_task(task)
+    per_prompt = check_flag(per_prompt, "per_prompt")
     mass = np.asarray(answer_mass(task))
     correct = np.asarray(task.correct_answers)
-    out = np.stack([majority_winner_law(mass, n, max_outcomes)[np.arange(len(correct)), correct]
-                    for n in check_sample_sizes(ns).tolist()])
+    out = np.stack([_winner_law(mass, n, max_outcomes, "ns")[np.arange(len(correct)), correct]
+                    for n in sample_size_list(ns)])
     return out if per_prompt else out @ np.asarray(task.prompt_probs)
 
 
@@ -85,13 +98,14 @@ def majority_pick_log_likelihood(task: Task, ns, max_outcomes: int = MAX_OUTCOME
     """[K]: E_x∼μ E[log π_base(pick|x)] for the first draw with the majority answer (π restricted to the answer);
     [K, X] per prompt with ``per_prompt``."""
     _check_task(task)
+    per_prompt = check_flag(per_prompt, "per_prompt")
     probs, answers = np.asarray(task.probs), np.asarray(task.answers)
     mass = np.asarray(answer_mass(task))
     one_hot = np.eye(task.num_answers)[answers]  # [X, Y, A]
     plogp = np.where(probs > 0, probs * np.log(np.where(probs > 0, probs, 1.0)), 0.0)
     conditional = np.einsum("xy,xya->xa", plogp, one_hot) / np.where(mass > 0, mass, 1.0)  # E[log π | answer a]
-    out = np.stack([(majority_winner_law(mass, n, max_outcomes) * conditional).sum(axis=1)
-                    for n in check_sample_sizes(ns).tolist()])
+    out = np.stack([(_winner_law(mass, n, max_outcomes, "ns") * conditional).sum(axis=1)
+                    for n in sample_size_list(ns)])
     return out if per_prompt else out @ np.asarray(task.prompt_probs)
 
 
@@ -101,6 +115,8 @@ def majority_monte_carlo(key: jax.Array, task: Task, n: int, num_trials: int) ->
     _check_task(task)
     n = check_positive_int(n, "n")
     num_trials = check_positive_int(num_trials, "num_trials")
+    # the vote compares every draw with every answer: [num_trials, X, n, A] booleans, and uniforms [T, X, n]
+    check_allocation((num_trials, task.num_prompts, n, task.num_answers + 8), "num_trials·n (the draws)", itemsize=1)
     return _majority_monte_carlo(key, answer_mass(task), task.correct_answers, n, num_trials)
 
 

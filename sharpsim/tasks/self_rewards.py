@@ -58,6 +58,6 @@ SELF_REWARDS = {
 
 def self_reward(task: Task, name: str) -> jax.Array:
     """The scores [X, |V|^H] of the self-reward called ``name`` (a key of ``SELF_REWARDS``)."""
-    if name not in SELF_REWARDS:
+    if not isinstance(name, str) or name not in SELF_REWARDS:
         raise ValueError(f"self-reward name must be one of {sorted(SELF_REWARDS)}, got {name!r}")
     return SELF_REWARDS[name](task)

@@ -18,7 +18,7 @@ import numpy as np
 
 from sharpsim.core.policy import TabularPolicy
 from sharpsim.core.pytree import validated_pytree
-from sharpsim.core.validation import as_float_array, check_index_array, check_positive_int
+from sharpsim.core.validation import as_float_array, check_allocation, check_index_array, check_positive_int
 from sharpsim.policies.autoregressive import check_index_range, indices_to_sequences
 from sharpsim.policies.tree import TreePolicy
 
@@ -30,7 +30,10 @@ MAX_TASK_RESPONSES = 2**16
 def _all_sequences(vocab_size: int, horizon: int) -> np.ndarray:
     """int [|V|^h, h]: every token sequence of length h in index order (``indices_to_sequences`` in numpy: this runs
     on the host for every task built, where eager JAX would dispatch and compile op by op)."""
-    check_index_range(vocab_size, max(horizon, 1))
+    vocab_size = check_positive_int(vocab_size, "vocab_size")
+    horizon = check_positive_int(horizon, "horizon")
+    check_index_range(vocab_size, horizon)
+    check_allocation((vocab_size**horizon, horizon), "vocab_size**horizon (the enumerated responses)")
     weights = vocab_size ** np.arange(horizon - 1, -1, -1, dtype=np.int64)
     return (np.arange(vocab_size**horizon, dtype=np.int64)[:, None] // weights) % vocab_size
 
@@ -39,7 +42,7 @@ def response_lengths(vocab_size: int, horizon: int) -> np.ndarray:
     """int [|V|^H]: the length of every enumerated response, the position of its first EOS (H if none)."""
     sequences = _all_sequences(vocab_size, horizon)
     is_eos = sequences == EOS
-    return np.where(is_eos.any(axis=-1), np.argmax(is_eos, axis=-1), horizon)
+    return np.where(is_eos.any(axis=-1), np.argmax(is_eos, axis=-1), sequences.shape[1])
 
 
 def last_token_answers(vocab_size: int, horizon: int) -> np.ndarray:
@@ -119,7 +122,10 @@ class Task:
                              f"gives {tokens} mass {float(array[x, y])!r}")
         if answers is None:
             answers = last_token_answers(vocab_size, horizon)
-            num_answers = vocab_size if num_answers is None else num_answers
+            num_answers = vocab_size if num_answers is None else check_positive_int(num_answers, "num_answers")
+            if num_answers < vocab_size:
+                raise ValueError(f"num_answers must be at least |V| = {vocab_size} with the default answers (the last "
+                                 f"token before EOS), got {num_answers}")
         elif num_answers is None:
             raise TypeError("num_answers must be given with answers (the number of answer ids)")
         num_answers = check_positive_int(num_answers, "num_answers")
@@ -136,6 +142,39 @@ class Task:
         return cls.tree_unflatten((num_answers,), (
             policy, policy.to_tabular(), jnp.asarray(answers, jnp.int64),
             jnp.asarray(response_lengths(vocab_size, horizon), jnp.int64), jnp.asarray(correct_answers, jnp.int64)))
+
+    def __post_init__(self):
+        # the constructor takes the fields as stored (``from_joint`` builds them, bypassing this through
+        # ``tree_unflatten``): they must describe one consistent task
+        if not isinstance(self.policy, TreePolicy):
+            raise TypeError(f"policy must be a TreePolicy over V^H (Task.from_joint builds one), got "
+                            f"{type(self.policy).__name__}")
+        if not isinstance(self.table, TabularPolicy):
+            raise TypeError(f"table must be a TabularPolicy (policy.to_tabular()), got {type(self.table).__name__}")
+        vocab_size, horizon = self.policy.vocab_size, self.policy.horizon
+        shape = (self.policy.num_prompts, vocab_size**horizon)
+        if self.table.probs.shape != shape:
+            raise ValueError(f"table must be policy.to_tabular() of shape [X, |V|^H] = {shape}, got "
+                             f"{self.table.probs.shape}")
+        if not np.allclose(np.asarray(self.table.probs), np.asarray(self.policy.to_tabular().probs), rtol=1e-9,
+                           atol=1e-12):
+            raise ValueError("table must be policy.to_tabular(), the policy's exact law; it differs")
+        if (np.asarray(self.table.probs) > 0)[:, ~well_formed(vocab_size, horizon)].any():
+            raise ValueError(f"table must put zero mass on responses with a token after EOS ({EOS})")
+        num_answers = check_positive_int(self.num_answers, "num_answers")
+        answers = _answer_ids(self.answers, "answers", num_answers)
+        if answers.shape != shape:
+            raise ValueError(f"answers must have shape [X, |V|^H] = {shape}, got {answers.shape}")
+        lengths = check_index_array(self.lengths, "lengths", horizon + 1, "length")
+        if lengths.shape != shape[1:] or not np.array_equal(lengths, response_lengths(vocab_size, horizon)):
+            raise ValueError(f"lengths must be response_lengths(vocab_size, horizon) = the position of the first EOS "
+                             f"of every response, shape ({shape[1]},); got shape {lengths.shape}")
+        correct_answers = _answer_ids(self.correct_answers, "correct_answers", num_answers)
+        if correct_answers.shape != shape[:1]:
+            raise ValueError(f"correct_answers must have shape [X] = {shape[:1]}, got {correct_answers.shape}")
+        for name, value in (("answers", answers), ("lengths", lengths), ("correct_answers", correct_answers)):
+            object.__setattr__(self, name, jnp.asarray(value, jnp.int64))
+        object.__setattr__(self, "num_answers", num_answers)
 
     @property
     def probs(self) -> jax.Array:
@@ -158,6 +197,14 @@ class Task:
     def __repr__(self) -> str:
         return (f"Task(X={self.num_prompts}, |V|={self.policy.vocab_size}, H={self.policy.horizon}, "
                 f"answers={self.num_answers})")
+
+
+def _answer_ids(value, name: str, num_answers: int) -> jax.Array:
+    """Answer ids in [0, num_answers); an id out of range may be a wrong id or a wrong count, so both are named."""
+    try:
+        return check_index_array(value, name, num_answers, "answer")
+    except ValueError as error:
+        raise ValueError(f"{error} (num_answers = {num_answers} answer ids)") from None
 
 
 def _horizon(num_responses: int, vocab_size: int) -> int:

@@ -2,16 +2,18 @@
 
 Public callables (``public_callables``) are enumerated programmatically: the names of ``sharpsim.__all__``, the
 module-level functions and classes of ``sharpsim.statistics``, ``sharpsim.complexity`` and ``sharpsim.allocation``,
-the bounds of ``sharpsim.theory``, ``make(family, ...)`` for every registered family, and the public methods of
-every public class (a method is listed under the public class that defines it, or under the public class that
-inherits it from a private base). ``EXCLUDED`` lists, with the reason, what is not a function of data.
+the public functions and classes in the ``__all__`` of the lazily loaded subpackages ``sharpsim.tasks`` and
+``sharpsim.lm`` (prefixed ``tasks.`` / ``lm.``), ``sharpsim.measure.pass_at_k`` (as ``pass_at_k``), the bounds of
+``sharpsim.theory``, ``make(family, ...)`` for every registered family, and the public methods of every public class
+(a method is listed under the public class that defines it, or under the public class that inherits it from a private
+base). ``EXCLUDED`` lists, with the reason, what is not a function of data.
 
 Each ``harness.Entry`` names its callable as ``public_callables`` does (a ``#suffix`` marks a variant with other
 valid arguments), its package (for the report), a valid call and, per argument, values that must be refused
 (``bad``), values that may be refused or answered (``either``) and valid extremes that must be answered
 (``extreme``). The entries live in one module per package group: ``catalog_core`` (core, policies),
 ``catalog_referee``, ``catalog_algorithms`` (algorithms, classes), ``catalog_instances``, ``catalog_measure``,
-``catalog_theory``.
+``catalog_theory``, ``catalog_tasks``, ``catalog_lm``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import types
 
 import sharpsim as ss
 from sharpsim.instances.registry import family_builder
+from sharpsim.measure.pass_at_k import pass_at_k
 from tests.fuzz import (
-    catalog_algorithms, catalog_core, catalog_instances, catalog_measure, catalog_referee, catalog_theory,
+    catalog_algorithms, catalog_core, catalog_instances, catalog_lm, catalog_measure, catalog_referee, catalog_tasks,
+    catalog_theory,
 )
 from tests.fuzz.harness import Case, Entry, cases
 
@@ -47,11 +51,19 @@ EXCLUDED = {
     "LinearSoftmaxFit": "result container", "MassEstimate": "result container",
     "SampleComplexity": "result container", "SphereInstance": "result container (make('sphere'))",
     "statistics.SlopeFit": "result container",
+    "lm.ArgmaxSearch": "result container (argmax_search)", "lm.TrainedLM": "result container (train_lm, load_trained)",
+    # the network's weights as an equinox module (a pytree of arrays), built by init_transformer or load_trained and
+    # checked against its task by TransformerPolicy; its forward pass is private to the policy
+    "lm.Transformer": "weights container (init_transformer)",
 }
-# Modules in sharpsim.__all__: theory, statistics, complexity and allocation are enumerated function by function;
-# ``testing`` holds hypothesis strategies for tests and ``theory_rlhf`` is an alias of ``theory.rlhf``.
+# Modules in sharpsim.__all__: theory, statistics, complexity and allocation are enumerated function by function,
+# tasks and lm name by name of their ``__all__``; ``testing`` holds hypothesis strategies for tests and
+# ``theory_rlhf`` is an alias of ``theory.rlhf``.
 MODULES = {"testing": "hypothesis strategies", "theory_rlhf": "alias of theory.rlhf", "theory": "enumerated",
-           "statistics": "enumerated", "complexity": "enumerated", "allocation": "enumerated"}
+           "statistics": "enumerated", "complexity": "enumerated", "allocation": "enumerated",
+           "tasks": "enumerated (its __all__)", "lm": "enumerated (its __all__)"}
+# Subpackages enumerated through their ``__all__`` (constants such as ``EOS`` or ``DEFAULT_WEIGHTS`` are not callable).
+ALL_MODULES = ("tasks", "lm")
 SKIPPED_METHODS = {"tree_flatten", "tree_unflatten"}  # the pytree protocol
 
 
@@ -77,6 +89,14 @@ def public_callables() -> dict[str, object]:
             if not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value)) \
                     and value.__module__ == module.__name__:
                 add(f"{prefix}.{name}", value)
+    for prefix in ALL_MODULES:
+        module = getattr(ss, prefix)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isfunction(value) or inspect.isclass(value):
+                add(f"{prefix}.{name}", value)
+    # the pass@k estimator, not re-exported by sharpsim (yet): named as a top-level name would be
+    add("pass_at_k", pass_at_k)
     for name, value in catalog_theory.theory_functions().items():
         add(name, value)
     for family in ss.family_names():
@@ -99,7 +119,7 @@ def public_callables() -> dict[str, object]:
 def entries() -> list[Entry]:
     found = []
     for module in (catalog_core, catalog_referee, catalog_algorithms, catalog_instances, catalog_measure,
-                   catalog_theory):
+                   catalog_theory, catalog_tasks, catalog_lm):
         found += module.ENTRIES
     public = public_callables()
     for entry in found:
