@@ -20,14 +20,13 @@ from sharpsim.algorithms.best_of_n import _best_of_n_row, running_best_index
 from sharpsim.core.oracle import Oracle
 from sharpsim.core.validation import check_positive_int
 from sharpsim.lm.policy import TransformerPolicy
-from sharpsim.policies.autoregressive import _indices_to_sequences, check_prompts
+from sharpsim.policies.autoregressive import check_prompts
 from sharpsim.tasks.best_of_n import _pick_expectations, check_sample_sizes
 from sharpsim.tasks.majority import _majority_monte_carlo, majority_winner_law
 
 __all__ = ["bon_argmax_success", "bon_monte_carlo_picks", "correct_table", "log_prob_table", "self_reward_curves"]
 
 EXACT_MAJORITY_OUTCOMES = 60_000  # count vectors of the exact majority law (C(N + 6, 6) for 7 answers: N ≤ 15)
-_BLOCK = 16  # prompts per block of the enumeration (bounds the forward pass's memory)
 
 
 def _check_policy(policy) -> None:
@@ -54,16 +53,7 @@ def log_prob_table(policy, prompts=None) -> np.ndarray:
 
 @jax.jit
 def _log_table(policy, prompts):
-    vocab, horizon = policy.vocab_size, policy.horizon
-    prefixes = _indices_to_sequences(jnp.arange(vocab ** (horizon - 1)), vocab, horizon - 1)
-    padded = jnp.pad(prefixes, ((0, 0), (0, 1)))
-
-    def one_prompt(prompt):
-        log_probs = policy._all_log_conditionals(prompt, padded)  # [|V|^(H−1), H, |V|]
-        chosen = jnp.take_along_axis(log_probs[:, :-1], prefixes[..., None], axis=-1)[..., 0]
-        return (jnp.sum(chosen, axis=-1)[:, None] + log_probs[:, -1]).reshape(-1)
-
-    return jax.lax.map(one_prompt, prompts, batch_size=_BLOCK)
+    return policy._log_joint_at(prompts)
 
 
 def correct_table(task, prompts) -> np.ndarray:

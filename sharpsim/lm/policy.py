@@ -88,7 +88,11 @@ class TransformerPolicy(AutoregressivePolicy):
         return _teacher_forced_log_prob(self, jnp.asarray(prompts), jnp.asarray(responses))
 
     def _log_joint(self) -> jax.Array:
-        # every sequence y = (u, v) with u ∈ V^(H−1): one forward on u gives log π(u|x) and the last conditional
+        return self._log_joint_at(jnp.arange(self.num_prompts))
+
+    def _log_joint_at(self, prompts) -> jax.Array:
+        """float [n, |V|^H]: log π(y|x) of every response y (index order) at each of ``prompts``. Every sequence is
+        y = (u, v) with u ∈ V^(H−1): one forward pass on u gives log π(u|x) and the last conditional."""
         vocab, horizon = self.vocab_size, self.horizon
         prefixes = _indices_to_sequences(jnp.arange(vocab ** (horizon - 1)), vocab, horizon - 1)
         padded = jnp.pad(prefixes, ((0, 0), (0, 1)))
@@ -98,7 +102,7 @@ class TransformerPolicy(AutoregressivePolicy):
             chosen = jnp.take_along_axis(log_probs[:, :-1], prefixes[..., None], axis=-1)[..., 0]
             return (jnp.sum(chosen, axis=-1)[:, None] + log_probs[:, -1]).reshape(-1)
 
-        return jax.lax.map(one_prompt, jnp.arange(self.num_prompts), batch_size=_ENUMERATION_BLOCK)
+        return jax.lax.map(one_prompt, prompts, batch_size=_ENUMERATION_BLOCK)
 
     def __repr__(self) -> str:
         task = self.task
