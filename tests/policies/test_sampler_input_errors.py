@@ -236,7 +236,9 @@ def test_index_conversions_match_numpy_ravel_multi_index(vocab, horizon, data):
 def test_traced_samplers_carry_no_checks_outside_checked_mode_and_raise_under_checked():
     prompts = jnp.array([0, 1])
     checked_jaxpr = jax.make_jaxpr(lambda p: TAB.sample_responses(KEY, p, 3))(prompts)
-    plain_jaxpr = jax.make_jaxpr(lambda p: sample_categorical_rows(KEY, TAB.probs, p, 3))(prompts)
+    cdf, guide = TAB._sampler_tables()  # a concrete policy samples from the CDF (and guide) it keeps
+    plain_jaxpr = jax.make_jaxpr(
+        lambda p: sample_categorical_rows(KEY, TAB.probs, p, 3, cdf=cdf, guide=guide))(prompts)
     assert len(checked_jaxpr.eqns) == len(plain_jaxpr.eqns)  # the public sampler adds no operation
 
     sample = jax.jit(lambda p: TAB.sample_responses(KEY, p, 3))
